@@ -1,0 +1,37 @@
+"""attn_lib: the building blocks of Transformer attention, as taught in the course.
+
+Mask convention everywhere: bool, True = may attend, broadcastable to (..., T_q, T_k),
+as in ``torch.nn.functional.scaled_dot_product_attention``. ``torch.nn.MultiheadAttention``
+reads bool masks the opposite way; convert with :func:`to_torch_mha_mask`.
+"""
+
+from .attention import scaled_dot_product_attention, softmax
+from .layers import DecoderLayer, EncoderLayer, FeedForward
+from .masks import causal_mask, combine_masks, padding_mask, to_additive_mask, to_torch_mha_mask
+from .model import AttentionMaps, Decoder, Encoder, Transformer, greedy_decode
+from .multihead import KVCache, MultiHeadAttention, merge_heads, split_heads
+from .positional import PositionalEncoding, sinusoidal_positional_encoding
+
+__all__ = [
+    "AttentionMaps",
+    "Decoder",
+    "DecoderLayer",
+    "Encoder",
+    "EncoderLayer",
+    "FeedForward",
+    "KVCache",
+    "MultiHeadAttention",
+    "PositionalEncoding",
+    "Transformer",
+    "causal_mask",
+    "combine_masks",
+    "greedy_decode",
+    "merge_heads",
+    "padding_mask",
+    "scaled_dot_product_attention",
+    "sinusoidal_positional_encoding",
+    "softmax",
+    "split_heads",
+    "to_additive_mask",
+    "to_torch_mha_mask",
+]

@@ -1,0 +1,121 @@
+"""Attention masks: causal, padding, their combination, and conversions.
+
+Letters: ``B`` batch, ``T_q``/``T_k`` query/key lengths.
+
+Convention: a *mask* is a bool tensor, ``True`` = may attend, broadcastable to
+``(..., T_q, T_k)``, as ``attn_mask`` of ``torch.nn.functional.scaled_dot_product_attention``.
+Only an additive float tensor (0 where allowed, ``-inf`` where blocked) is called a *bias*.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = [
+    "causal_mask",
+    "combine_masks",
+    "padding_mask",
+    "to_additive_mask",
+    "to_torch_mha_mask",
+]
+
+
+def _check_length(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive length, got {value}")
+    return value
+
+
+def _check_bool_mask(name: str, mask: object) -> torch.Tensor:
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"{name} must be a bool torch.Tensor, got {type(mask).__name__}")
+    if mask.dtype != torch.bool:
+        raise TypeError(
+            f"{name} must be a bool tensor (True = may attend), got dtype {mask.dtype}; "
+            f"for a 0/1 mask use {name}.bool()"
+        )
+    return mask
+
+
+def causal_mask(T_q: int, T_k: int | None = None, device: torch.device | str | None = None) -> torch.Tensor:
+    """Bool ``(T_q, T_k)`` mask, True on and below the diagonal: query i may see keys j <= i.
+
+    With ``T_k > T_q`` (queries are the *last* ``T_q`` positions, as when decoding with a
+    cache of ``T_k - T_q`` earlier keys) the diagonal is shifted so that query i sees keys
+    ``j <= i + (T_k - T_q)``, like ``is_causal`` with an offset.
+    """
+    T_q = _check_length("T_q", T_q)
+    T_k = T_q if T_k is None else _check_length("T_k", T_k)
+    offset = max(T_k - T_q, 0)
+    return torch.ones(T_q, T_k, dtype=torch.bool, device=device).tril(diagonal=offset)
+
+
+def padding_mask(tokens: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """Bool ``(B, 1, 1, T)`` mask, True where ``tokens`` is a real token (not ``pad_id``).
+
+    Broadcasts over heads and query positions: no query attends to a padded key.
+
+    Args:
+        tokens: integer token ids ``(B, T)``.
+        pad_id: the id used for padding.
+    """
+    if not isinstance(tokens, torch.Tensor):
+        raise TypeError(f"tokens must be a torch.Tensor, got {type(tokens).__name__}")
+    if tokens.dim() != 2:
+        raise ValueError(f"tokens must have shape (B, T), got shape {tuple(tokens.shape)}")
+    if tokens.is_floating_point() or tokens.dtype == torch.bool:
+        raise TypeError(f"tokens must hold integer ids, got dtype {tokens.dtype}")
+    return (tokens != pad_id)[:, None, None, :]  # (B, T) -> (B, 1, 1, T)
+
+
+def combine_masks(*masks: torch.Tensor | None) -> torch.Tensor | None:
+    """Logical AND of bool masks (a position may be attended only if every mask allows it).
+
+    ``None`` entries are skipped; the result broadcasts the inputs together, e.g.
+    ``combine_masks(causal_mask(T), padding_mask(tgt, 0))`` is ``(B, 1, T, T)``.
+    Returns None if every argument is None.
+    """
+    result: torch.Tensor | None = None
+    for i, m in enumerate(masks):
+        if m is None:
+            continue
+        _check_bool_mask(f"masks[{i}]", m)
+        if result is None:
+            result = m
+            continue
+        try:
+            torch.broadcast_shapes(result.shape, m.shape)
+        except RuntimeError as err:
+            raise ValueError(
+                f"masks[{i}] of shape {tuple(m.shape)} does not broadcast with the masks "
+                f"before it, shape {tuple(result.shape)}"
+            ) from err
+        result = result & m
+    return result
+
+
+def to_additive_mask(mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Bool mask -> additive bias: 0.0 where True (may attend), ``-inf`` where False.
+
+    Adding the bias to the scores before the softmax has the same effect as the mask.
+    """
+    mask = _check_bool_mask("mask", mask)
+    bias = torch.zeros(mask.shape, dtype=dtype, device=mask.device)
+    return bias.masked_fill(~mask, float("-inf"))
+
+
+def to_torch_mha_mask(mask: torch.Tensor) -> torch.Tensor:
+    """Bool mask in this library's meaning -> the meaning ``torch.nn.MultiheadAttention`` uses.
+
+    Beware: ``torch.nn.MultiheadAttention`` (``attn_mask`` and ``key_padding_mask``) and
+    ``torch.nn.Transformer`` read a bool mask the *opposite* way: True = **not** allowed to
+    attend. ``torch.nn.functional.scaled_dot_product_attention`` and ``attn_lib`` read True
+    = may attend. Passing one to the other silently attends to exactly the wrong keys; this
+    function is the one place the meaning is flipped.
+
+    For ``attn_mask`` pass a ``(T_q, T_k)`` mask; for ``key_padding_mask`` pass
+    ``padding_mask(...)`` squeezed to ``(B, T_k)`` first.
+    """
+    return ~_check_bool_mask("mask", mask)

@@ -1,0 +1,79 @@
+"""Sinusoidal positional encoding (Vaswani et al., 2017, section 3.5).
+
+PE[pos, 2i] = sin(pos / 10000^(2i / d_model)),  PE[pos, 2i+1] = cos(pos / 10000^(2i / d_model)).
+Letters: ``B`` batch, ``T`` sequence length, ``D`` = d_model.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["PositionalEncoding", "sinusoidal_positional_encoding"]
+
+
+def _check_positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return value
+
+
+def sinusoidal_positional_encoding(max_len: int, d_model: int, base: float = 10000.0) -> torch.Tensor:
+    """The ``(max_len, d_model)`` table of sinusoidal encodings, float32.
+
+    Even columns ``2i`` hold ``sin(pos * w_i)``, odd columns ``2i+1`` hold ``cos(pos * w_i)``,
+    with frequencies ``w_i = base^(-2i / d_model)``: a pair of columns per frequency.
+    ``d_model`` must be even (each frequency needs its sin and cos column).
+    """
+    _check_positive_int("max_len", max_len)
+    _check_positive_int("d_model", d_model)
+    if d_model % 2 != 0:
+        raise ValueError(
+            f"d_model must be even for sinusoidal positional encoding (a sin and a cos column per "
+            f"frequency), got {d_model}"
+        )
+    position = torch.arange(max_len, dtype=torch.float32)[:, None]  # (T, 1)
+    two_i = torch.arange(0, d_model, 2, dtype=torch.float32)  # (D/2,)
+    freq = torch.exp(-math.log(base) * two_i / d_model)  # w_i = base^(-2i/D), (D/2,)
+    pe = torch.zeros(max_len, d_model)
+    pe[:, 0::2] = torch.sin(position * freq)  # (T, D/2)
+    pe[:, 1::2] = torch.cos(position * freq)
+    return pe
+
+
+class PositionalEncoding(nn.Module):
+    """Adds sinusoidal positional encodings to ``x`` ``(B, T, D)``, then applies dropout.
+
+    Args:
+        d_model: model width D (even).
+        max_len: longest sequence supported.
+        dropout: dropout probability after the addition (the paper uses 0.1).
+    """
+
+    pe: torch.Tensor
+
+    def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0):
+        super().__init__()
+        self.register_buffer("pe", sinusoidal_positional_encoding(max_len, d_model), persistent=False)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """``x`` ``(B, T, D)`` -> ``x + PE[start : start + T]``; ``start`` > 0 when decoding step by step."""
+        if not isinstance(x, torch.Tensor) or x.dim() != 3:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"x must have shape (B, T, D), got {got}")
+        T, D = x.shape[1], x.shape[2]
+        if D != self.pe.shape[1]:
+            raise ValueError(
+                f"x has d_model={D} but this PositionalEncoding was built for {self.pe.shape[1]}"
+            )
+        if start + T > self.pe.shape[0]:
+            raise ValueError(
+                f"sequence positions up to {start + T} exceed max_len={self.pe.shape[0]}; "
+                "build PositionalEncoding with a larger max_len"
+            )
+        return self.dropout(x + self.pe[start : start + T].to(x.dtype))  # (B, T, D)

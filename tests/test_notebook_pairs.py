@@ -1,0 +1,49 @@
+"""Every lesson is a jupytext pair whose .py and .ipynb hold the same cells and header."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+from jupytext.compare import compare_notebooks
+
+LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+PY_FILES = sorted(LESSONS.glob("[0-9][0-9]_*.py"))
+IPYNB_FILES = sorted(LESSONS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_there_are_lessons():
+    assert PY_FILES, f"no lessons found in {LESSONS}"
+
+
+@pytest.mark.parametrize("ipynb", IPYNB_FILES, ids=lambda p: p.name)
+def test_every_notebook_has_a_paired_py(ipynb: Path):
+    assert ipynb.with_suffix(".py").exists(), f"{ipynb.name} has no paired .py"
+
+
+@pytest.mark.parametrize("py", PY_FILES, ids=lambda p: p.name)
+def test_pair_inputs_agree(py: Path):
+    ipynb = py.with_suffix(".ipynb")
+    assert ipynb.exists(), (
+        f"{py.name} has no executed .ipynb: run `make execute NB={py.relative_to(LESSONS.parent)}`"
+    )
+    compare_notebooks(jupytext.read(ipynb), jupytext.read(py), fmt="py:percent")
+
+
+@pytest.mark.parametrize("ipynb", IPYNB_FILES, ids=lambda p: p.name)
+def test_notebook_is_fully_executed_without_errors(ipynb: Path):
+    nb = nbformat.read(ipynb, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    assert all(c.get("execution_count") for c in code), f"{ipynb.name} has cells that were never executed"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{ipynb.name} holds error outputs: {[e.ename for e in errors]}"
+
+
+@pytest.mark.parametrize("ipynb", IPYNB_FILES, ids=lambda p: p.name)
+def test_kernelspec_opens_without_a_dialog(ipynb: Path):
+    meta = nbformat.read(ipynb, as_version=4).metadata
+    assert meta.kernelspec.name == "python3"
+    assert meta.kernelspec.display_name
+    assert meta.language_info.name == "python"
