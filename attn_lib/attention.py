@@ -144,7 +144,7 @@ def scaled_dot_product_attention(
             out = out * row_ok
         return out, None
 
-    scores = (query @ key.transpose(-2, -1)) * scale  # (..., T_q, T_k)
+    scores = (query * scale) @ key.transpose(-2, -1)  # (..., T_q, T_k); scaling q is T_k/d_k x cheaper
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
     weights = torch.softmax(scores, dim=-1)  # (..., T_q, T_k), rows sum to 1
