@@ -110,7 +110,8 @@ class Decoder(nn.Module):
 class Transformer(nn.Module):
     """Encoder-decoder Transformer (Vaswani et al., 2017) at toy size.
 
-    Token embeddings are scaled by √d_model and added to sinusoidal positional encodings.
+    Token embeddings (initialised with std 1/√d_model) are scaled by √d_model and added to
+    sinusoidal positional encodings.
     Masks are built from ``pad_id``: the source padding mask reaches every encoder
     self-attention and every cross-attention; the decoder self-attention gets the causal
     mask combined with the target padding mask.
@@ -143,6 +144,11 @@ class Transformer(nn.Module):
         self.pad_id = pad_id
         self.src_embed = nn.Embedding(src_vocab_size, d_model)
         self.tgt_embed = nn.Embedding(tgt_vocab_size, d_model)
+        # Embeddings start at std 1/√d_model, not nn.Embedding's 1: after the paper's
+        # multiplication by √d_model, tokens and positional encodings then have the same
+        # scale (with std 1 the tokens are √d_model times larger and drown the positions).
+        for embed in (self.src_embed, self.tgt_embed):
+            nn.init.normal_(embed.weight, mean=0.0, std=d_model**-0.5)
         self.pos = PositionalEncoding(d_model, max_len, dropout)
         self.encoder = Encoder(num_encoder_layers, d_model, num_heads, d_ff, dropout, norm_first)
         self.decoder = Decoder(num_decoder_layers, d_model, num_heads, d_ff, dropout, norm_first)
