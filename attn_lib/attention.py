@@ -76,6 +76,17 @@ def check_mask(mask: object, target_shape: tuple[int, ...], name: str = "mask") 
     return mask
 
 
+def broadcast_batch(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Size:
+    """The broadcast of the leading (batch) dimensions of query, key and value, e.g. ``(B, H)``."""
+    try:
+        return torch.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
+    except RuntimeError as err:
+        raise ValueError(
+            f"the leading (batch) dimensions of query {tuple(query.shape)}, key "
+            f"{tuple(key.shape)} and value {tuple(value.shape)} do not broadcast"
+        ) from err
+
+
 def scaled_dot_product_attention(
     query: torch.Tensor,
     key: torch.Tensor,
@@ -118,13 +129,7 @@ def scaled_dot_product_attention(
         )
     if not 0.0 <= dropout_p < 1.0:
         raise ValueError(f"dropout_p must be in [0, 1), got {dropout_p}")
-    try:
-        batch = torch.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
-    except RuntimeError as err:
-        raise ValueError(
-            f"the leading (batch) dimensions of query {tuple(query.shape)}, key "
-            f"{tuple(key.shape)} and value {tuple(value.shape)} do not broadcast"
-        ) from err
+    batch = broadcast_batch(query, key, value)  # the leading dimensions, e.g. (B, H)
     if scale is None:
         scale = 1.0 / math.sqrt(d_k)
     row_ok = None
@@ -147,7 +152,10 @@ def scaled_dot_product_attention(
     scores = (query * scale) @ key.transpose(-2, -1)  # (..., T_q, T_k); scaling q is T_k/d_k x cheaper
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1)  # (..., T_q, T_k), rows sum to 1
+    if scores.requires_grad:
+        weights = torch.softmax(scores, dim=-1)  # (..., T_q, T_k), rows sum to 1
+    else:  # no autograd: overwrite the scores rather than allocate a second (T_q, T_k) block
+        weights = torch.softmax(scores, dim=-1, out=scores)
     if row_ok is not None:
         weights = weights * row_ok
     if dropout_p > 0.0:

@@ -237,7 +237,8 @@ def greedy_decode(
 
     Output position i is fed back as input i+1 (auto-regressive). A sequence that has
     produced ``eos_id`` is padded with ``model.pad_id`` (or ``eos_id``) from then on, and
-    the loop stops once every sequence has ended.
+    the loop stops once every sequence has ended. ``model.pad_id`` is never generated: it
+    is filler, and the decoder's padding mask would hide a generated one from later steps.
 
     Args:
         model: a :class:`Transformer`.
@@ -262,8 +263,10 @@ def greedy_decode(
     cache = model.decoder.new_cache() if use_cache else None
     for _ in range(max_len):
         step_input = ys[:, -1:] if use_cache else ys  # (B, 1) with a cache, else (B, t)
-        logits = model.decode(step_input, memory, memory_mask, cache=cache)  # (B, t, V)
-        next_token = logits[:, -1].argmax(dim=-1)  # (B,)
+        logits = model.decode(step_input, memory, memory_mask, cache=cache)[:, -1]  # (B, V)
+        if model.pad_id is not None and model.pad_id != eos_id and 0 <= model.pad_id < logits.shape[-1]:
+            logits[:, model.pad_id] = float("-inf")  # never predict filler
+        next_token = logits.argmax(dim=-1)  # (B,)
         next_token = torch.where(done, torch.full_like(next_token, fill), next_token)
         ys = torch.cat([ys, next_token[:, None]], dim=1)
         done |= next_token == eos_id

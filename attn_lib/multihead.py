@@ -102,15 +102,27 @@ class MultiHeadAttention(nn.Module):
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)
 
     def _project_qkv(
-        self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor
+        self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, contiguous: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Project and split into heads: ``q`` ``(B, H, T_q, Dh)``, ``k`` and ``v`` ``(B, H, T_k, Dh)``."""
+        H = self.num_heads
         if query is key and key is value:  # self-attention: one packed (D -> 3D) matmul
             w = torch.cat([self.q_proj.weight, self.k_proj.weight, self.v_proj.weight])
             b = None
             if self.q_proj.bias is not None:
                 b = torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias])
-            return F.linear(query, w, b).chunk(3, dim=-1)  # 3 x (B, T, D)
-        return self.q_proj(query), self.k_proj(key), self.v_proj(value)
+            B, T, _ = query.shape
+            qkv = F.linear(query, w, b).view(B, T, 3, H, self.head_dim)  # (B, T, 3D) -> (B, T, 3, H, Dh)
+            qkv = qkv.permute(2, 0, 3, 1, 4)  # (B, T, 3, H, Dh) -> (3, B, H, T, Dh), a strided view
+            # PyTorch's fused kernel reads the strided view as it is; the explicit matmuls
+            # (need_weights) would copy each of q, k, v: one copy of all three is cheaper.
+            if contiguous:
+                qkv = qkv.contiguous()
+            return qkv.unbind(0)  # 3 x (B, H, T, Dh)
+        q = split_heads(self.q_proj(query), H)  # (B, T_q, D) -> (B, H, T_q, Dh)
+        k = split_heads(self.k_proj(key), H)  # (B, T_k, D) -> (B, H, T_k, Dh)
+        v = split_heads(self.v_proj(value), H)  # (B, T_k, D) -> (B, H, T_k, Dh)
+        return q, k, v
 
     def _check_inputs(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> None:
         for name, t in (("query", query), ("key", key), ("value", value)):
@@ -154,10 +166,7 @@ class MultiHeadAttention(nn.Module):
             q = split_heads(self.q_proj(query), self.num_heads)  # (B, H, T_q, Dh)
             k, v = cache.key, cache.value
         else:
-            q, k, v = self._project_qkv(query, key, value)
-            q = split_heads(q, self.num_heads)  # (B, T_q, D) -> (B, H, T_q, Dh)
-            k = split_heads(k, self.num_heads)  # (B, T_k, D) -> (B, H, T_k, Dh)
-            v = split_heads(v, self.num_heads)  # (B, T_k, D) -> (B, H, T_k, Dh)
+            q, k, v = self._project_qkv(query, key, value, contiguous=need_weights)  # (B, H, T, Dh)
             if cache is not None:
                 if not cache.static and cache.key is not None:
                     k = torch.cat([cache.key, k], dim=-2)  # (B, H, T_past + T_k, Dh)
@@ -194,6 +203,8 @@ class MultiHeadAttention(nn.Module):
             raise ValueError("mha has kdim/vdim different from embed_dim; not supported")
         has_bias = mha.in_proj_bias is not None
         new = cls(mha.embed_dim, mha.num_heads, dropout=mha.dropout, bias=has_bias)
+        # dtype/device first: copying float64 weights into float32 parameters would round them
+        new = new.to(device=mha.in_proj_weight.device, dtype=mha.in_proj_weight.dtype)
         D = mha.embed_dim
         with torch.no_grad():
             for i, proj in enumerate((new.q_proj, new.k_proj, new.v_proj)):
@@ -203,4 +214,4 @@ class MultiHeadAttention(nn.Module):
             new.out_proj.weight.copy_(mha.out_proj.weight)
             if has_bias:
                 new.out_proj.bias.copy_(mha.out_proj.bias)
-        return new.to(device=mha.in_proj_weight.device, dtype=mha.in_proj_weight.dtype)
+        return new

@@ -63,9 +63,14 @@ class PositionalEncoding(nn.Module):
 
     def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
         """``x`` ``(B, T, D)`` -> ``x + PE[start : start + T]``; ``start`` > 0 when decoding step by step."""
-        if not isinstance(x, torch.Tensor) or x.dim() != 3:
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"x must have shape (B, T, D), got {got}")
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor of shape (B, T, D), got {type(x).__name__}")
+        if x.dim() != 3:
+            raise ValueError(f"x must have shape (B, T, D), got {tuple(x.shape)}")
+        if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+            raise ValueError(
+                f"start must be a non-negative int (the position of x's first token), got {start!r}"
+            )
         T, D = x.shape[1], x.shape[2]
         if D != self.pe.shape[1]:
             raise ValueError(

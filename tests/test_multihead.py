@@ -1,0 +1,550 @@
+"""Multi-head attention, split/merge of heads, and parity with ``torch.nn.MultiheadAttention``.
+
+Our masks are bool True = may attend; ``torch.nn.MultiheadAttention`` reads bool True = may NOT
+attend, so every mask handed to it goes through ``to_torch_mha_mask``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from attn_lib import (
+    KVCache,
+    MultiHeadAttention,
+    causal_mask,
+    combine_masks,
+    merge_heads,
+    padding_mask,
+    split_heads,
+    to_torch_mha_mask,
+)
+
+D, H = 8, 2
+CASES = ["self", "self-causal", "self-padding", "self-causal-padding", "cross", "cross-padding"]
+
+
+# ---------------------------------------------------------------- split_heads / merge_heads
+
+
+def test_split_heads_gives_b_h_t_dh():
+    assert split_heads(torch.zeros(2, 3, 8), 4).shape == (2, 4, 3, 2)
+
+
+def test_split_heads_gives_head_h_the_features_h_dh_to_h_plus_1_dh():
+    x = torch.arange(2 * 3 * 8).view(2, 3, 8)  # (B, T, D), every entry distinct
+    heads = split_heads(x, 2)  # (B, H, T, Dh) with Dh = 4
+    assert torch.equal(heads[:, 1], x[:, :, 4:8])
+
+
+def test_split_heads_layout_on_a_small_integer_tensor():
+    x = torch.tensor([[[0, 1, 2, 3, 4, 5], [10, 11, 12, 13, 14, 15]]])  # (B=1, T=2, D=6)
+    expected = torch.tensor([[[[0, 1], [10, 11]], [[2, 3], [12, 13]], [[4, 5], [14, 15]]]])  # (1, 3, 2, 2)
+    assert torch.equal(split_heads(x, 3), expected)
+
+
+@settings(max_examples=25, deadline=None)
+@given(B=st.integers(1, 3), T=st.integers(1, 5), H_=st.integers(1, 4), Dh=st.integers(1, 4))
+def test_merge_heads_undoes_split_heads(B, T, H_, Dh):
+    x = torch.randn(B, T, H_ * Dh)
+    assert torch.equal(merge_heads(split_heads(x, H_)), x)
+
+
+def test_merge_heads_gives_b_t_h_times_dh():
+    assert merge_heads(torch.zeros(2, 4, 3, 5)).shape == (2, 3, 20)
+
+
+def test_split_heads_rejects_wrong_rank():
+    with pytest.raises(ValueError, match=r"split_heads expects x of shape \(B, T, D\), got shape \(3, 8\)"):
+        split_heads(torch.zeros(3, 8), 2)
+
+
+def test_merge_heads_rejects_wrong_rank():
+    with pytest.raises(
+        ValueError, match=r"merge_heads expects x of shape \(B, H, T, Dh\), got shape \(2, 3, 8\)"
+    ):
+        merge_heads(torch.zeros(2, 3, 8))
+
+
+def test_split_heads_rejects_a_width_not_divisible_by_num_heads():
+    with pytest.raises(ValueError, match=r"last dimension of x \(D=8\) is not divisible by num_heads=3"):
+        split_heads(torch.zeros(1, 2, 8), 3)
+
+
+@pytest.mark.parametrize("num_heads", [0, -2, 2.0, True])
+def test_split_heads_rejects_a_num_heads_that_is_not_a_positive_int(num_heads):
+    with pytest.raises(ValueError, match=f"num_heads must be a positive int, got {num_heads!r}"):
+        split_heads(torch.zeros(1, 2, 8), num_heads)
+
+
+@pytest.mark.parametrize("fn", [lambda x: split_heads(x, 2), merge_heads])
+def test_split_and_merge_heads_reject_a_non_tensor(fn):
+    with pytest.raises(TypeError, match=r"x must be a torch\.Tensor, got list"):
+        fn([[[1.0, 2.0]]])
+
+
+# ---------------------------------------------------------------- construction
+
+
+def test_mha_rejects_d_model_not_divisible_by_num_heads():
+    with pytest.raises(
+        ValueError, match=r"d_model=10 is not divisible by num_heads=3.*num_heads in \[1, 2, 5, 10\]"
+    ):
+        MultiHeadAttention(10, 3)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((0, 2), "d_model must be a positive int, got 0"),
+        ((8, 0), "num_heads must be a positive int, got 0"),
+        ((8.0, 2), "d_model must be a positive int, got 8.0"),
+    ],
+)
+def test_mha_rejects_sizes_that_are_not_positive_ints(args, message):
+    with pytest.raises(ValueError, match=message):
+        MultiHeadAttention(*args)
+
+
+def test_mha_rejects_dropout_outside_zero_one():
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.5"):
+        MultiHeadAttention(8, 2, dropout=1.5)
+
+
+def test_mha_has_head_dim_d_model_over_num_heads():
+    assert MultiHeadAttention(12, 3).head_dim == 4
+
+
+# ---------------------------------------------------------------- parity with torch.nn.MultiheadAttention
+
+
+def make_torch_mha(bias=True, seed=0, dtype=torch.float32):
+    """A batch_first torch MHA with random (non-zero) biases, so copying them is checked too."""
+    torch.manual_seed(seed)
+    mha = nn.MultiheadAttention(D, H, batch_first=True, bias=bias).to(dtype)
+    if bias:
+        with torch.no_grad():
+            mha.in_proj_bias.normal_()
+            mha.out_proj.bias.normal_()
+    return mha
+
+
+@dataclass
+class Case:
+    query: torch.Tensor
+    key: torch.Tensor
+    value: torch.Tensor
+    mask: torch.Tensor | None  # ours: True = may attend
+    attn_mask: torch.Tensor | None  # torch: True = blocked, (T_q, T_k)
+    key_padding_mask: torch.Tensor | None  # torch: True = blocked, (B, T_k)
+
+    def inputs(self):
+        return (self.query,) if self.query is self.key is self.value else (self.query, self.key, self.value)
+
+
+def make_case(name, B=2, T_q=5, T_k=7, seed=0, grad=False, dtype=torch.float32):
+    g = torch.Generator().manual_seed(seed)
+    if name.startswith("self"):
+        x = torch.randn(B, T_q, D, generator=g, dtype=dtype).requires_grad_(grad)
+        q = k = v = x
+        T_k = T_q
+    else:
+        q = torch.randn(B, T_q, D, generator=g, dtype=dtype).requires_grad_(grad)
+        k = torch.randn(B, T_k, D, generator=g, dtype=dtype).requires_grad_(grad)
+        v = torch.randn(B, T_k, D, generator=g, dtype=dtype).requires_grad_(grad)
+    causal = causal_mask(T_q, T_k) if "causal" in name else None
+    pad = None
+    if "padding" in name:
+        tokens = torch.ones(B, T_k, dtype=torch.long)
+        tokens[0, -2:] = 0  # sequence 0 has 2 padded keys, sequence 1 has none
+        pad = padding_mask(tokens, pad_id=0)  # (B, 1, 1, T_k)
+    return Case(
+        q,
+        k,
+        v,
+        mask=combine_masks(causal, pad),
+        attn_mask=None if causal is None else to_torch_mha_mask(causal),
+        key_padding_mask=None if pad is None else to_torch_mha_mask(pad).squeeze(1).squeeze(1),
+    )
+
+
+def run_torch(mha, case, **kwargs):
+    return mha(
+        case.query,
+        case.key,
+        case.value,
+        attn_mask=case.attn_mask,
+        key_padding_mask=case.key_padding_mask,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_mha_matches_torch_multihead_attention_outputs(name):
+    theirs = make_torch_mha()
+    ours = MultiHeadAttention.from_torch(theirs)
+    case = make_case(name)
+    out, _ = ours(case.query, case.key, case.value, mask=case.mask)
+    torch.testing.assert_close(out, run_torch(theirs, case)[0])
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_mha_head_averaged_weights_match_torch(name):
+    theirs = make_torch_mha()
+    ours = MultiHeadAttention.from_torch(theirs)
+    case = make_case(name)
+    _, weights = ours(case.query, case.key, case.value, mask=case.mask)
+    torch.testing.assert_close(weights.mean(1), run_torch(theirs, case, average_attn_weights=True)[1])
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_mha_per_head_weights_match_torch(name):
+    theirs = make_torch_mha()
+    ours = MultiHeadAttention.from_torch(theirs)
+    case = make_case(name)
+    _, weights = ours(case.query, case.key, case.value, mask=case.mask)  # (B, H, T_q, T_k)
+    torch.testing.assert_close(weights, run_torch(theirs, case, average_attn_weights=False)[1])
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_mha_without_weights_matches_torch(name):
+    theirs = make_torch_mha()
+    ours = MultiHeadAttention.from_torch(theirs)
+    case = make_case(name)
+    out, weights = ours(case.query, case.key, case.value, mask=case.mask, need_weights=False)
+    ref, ref_weights = run_torch(theirs, case, need_weights=False)
+    assert weights is None and ref_weights is None
+    torch.testing.assert_close(out, ref)
+
+
+@pytest.mark.parametrize("name", ["self-causal", "cross-padding"])
+def test_mha_without_bias_matches_torch(name):
+    theirs = make_torch_mha(bias=False)
+    ours = MultiHeadAttention.from_torch(theirs)
+    case = make_case(name)
+    out, _ = ours(case.query, case.key, case.value, mask=case.mask)
+    torch.testing.assert_close(out, run_torch(theirs, case)[0])
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+@pytest.mark.parametrize("name", CASES)
+def test_mha_input_gradients_match_torch(name, need_weights):
+    theirs = make_torch_mha()
+    ours = MultiHeadAttention.from_torch(theirs)
+    ours_case, ref_case = make_case(name, grad=True), make_case(name, grad=True)
+    out, _ = ours(
+        ours_case.query, ours_case.key, ours_case.value, mask=ours_case.mask, need_weights=need_weights
+    )
+    ref = run_torch(theirs, ref_case, need_weights=need_weights)[0]
+    grad_out = torch.randn_like(ref)
+    torch.testing.assert_close(
+        torch.autograd.grad(out, ours_case.inputs(), grad_out),
+        torch.autograd.grad(ref, ref_case.inputs(), grad_out),
+    )
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_mha_parameter_gradients_match_torch(name):
+    theirs = make_torch_mha()
+    ours = MultiHeadAttention.from_torch(theirs)
+    case = make_case(name)
+    out, _ = ours(case.query, case.key, case.value, mask=case.mask)
+    ref = run_torch(theirs, case)[0]
+    grad_out = torch.randn_like(ref)
+    out.backward(grad_out)
+    ref.backward(grad_out)
+    ours_in_proj = torch.cat([p.weight.grad for p in (ours.q_proj, ours.k_proj, ours.v_proj)])
+    ours_in_bias = torch.cat([p.bias.grad for p in (ours.q_proj, ours.k_proj, ours.v_proj)])
+    torch.testing.assert_close(
+        (ours_in_proj, ours_in_bias, ours.out_proj.weight.grad, ours.out_proj.bias.grad),
+        (
+            theirs.in_proj_weight.grad,
+            theirs.in_proj_bias.grad,
+            theirs.out_proj.weight.grad,
+            theirs.out_proj.bias.grad,
+        ),
+    )
+
+
+def test_mha_matches_torch_tightly_in_float64():
+    theirs = make_torch_mha(dtype=torch.float64)
+    ours = MultiHeadAttention.from_torch(theirs)
+    case = make_case("self-causal-padding", dtype=torch.float64)
+    out, _ = ours(case.query, case.key, case.value, mask=case.mask)
+    torch.testing.assert_close(out, run_torch(theirs, case)[0], rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------- the opposite mask meaning
+
+
+def padding_only_case():
+    """Cross-attention where each sequence has both real and padded keys (no row fully blocked)."""
+    g = torch.Generator().manual_seed(3)
+    q, kv = torch.randn(2, 4, D, generator=g), torch.randn(2, 6, D, generator=g)
+    tokens = torch.tensor([[5, 5, 5, 0, 0, 0], [5, 5, 5, 5, 5, 0]])
+    return q, kv, padding_mask(tokens, 0)  # (B, 1, 1, T_k)
+
+
+def test_unconverted_attn_lib_mask_gives_torch_mha_different_results():
+    theirs = make_torch_mha()
+    ours = MultiHeadAttention.from_torch(theirs)
+    q, kv, pad = padding_only_case()
+    wrong, _ = theirs(q, kv, kv, key_padding_mask=pad[:, 0, 0])  # our meaning, not converted
+    out, _ = ours(q, kv, kv, mask=pad)
+    assert not torch.allclose(wrong, out, atol=1e-3)
+
+
+def test_unconverted_attn_lib_mask_makes_torch_mha_attend_to_exactly_the_padding():
+    theirs = make_torch_mha()
+    ours = MultiHeadAttention.from_torch(theirs)
+    q, kv, pad = padding_only_case()
+    _, wrong_weights = theirs(q, kv, kv, key_padding_mask=pad[:, 0, 0], average_attn_weights=False)
+    _, inverted_weights = ours(q, kv, kv, mask=~pad)
+    torch.testing.assert_close(wrong_weights, inverted_weights)
+
+
+def test_to_torch_mha_mask_makes_torch_mha_agree():
+    theirs = make_torch_mha()
+    ours = MultiHeadAttention.from_torch(theirs)
+    q, kv, pad = padding_only_case()
+    ref, _ = theirs(q, kv, kv, key_padding_mask=to_torch_mha_mask(pad)[:, 0, 0])
+    out, _ = ours(q, kv, kv, mask=pad)
+    torch.testing.assert_close(out, ref)
+
+
+# ---------------------------------------------------------------- from_torch
+
+
+def test_from_torch_puts_in_proj_rows_into_q_k_v_projections():
+    theirs = make_torch_mha()
+    ours = MultiHeadAttention.from_torch(theirs)
+    copied = torch.cat([ours.q_proj.weight, ours.k_proj.weight, ours.v_proj.weight])
+    assert torch.equal(copied, theirs.in_proj_weight)
+
+
+def test_from_torch_keeps_the_dtype():
+    ours = MultiHeadAttention.from_torch(make_torch_mha(dtype=torch.float64))
+    assert ours.q_proj.weight.dtype == torch.float64
+
+
+def test_from_torch_copies_float64_weights_exactly():
+    theirs = nn.MultiheadAttention(D, H, batch_first=True).double()
+    with torch.no_grad():
+        for p in theirs.parameters():
+            p.normal_()  # values that float32 cannot hold exactly
+    ours = MultiHeadAttention.from_torch(theirs)
+    copied = torch.cat([ours.q_proj.bias, ours.k_proj.bias, ours.v_proj.bias])
+    assert torch.equal(copied, theirs.in_proj_bias) and torch.equal(
+        ours.out_proj.weight, theirs.out_proj.weight
+    )
+
+
+def test_from_torch_without_bias_has_no_bias():
+    ours = MultiHeadAttention.from_torch(make_torch_mha(bias=False))
+    assert ours.q_proj.bias is None and ours.out_proj.bias is None
+
+
+def test_from_torch_rejects_a_module_that_is_not_mha():
+    with pytest.raises(TypeError, match=r"mha must be a torch\.nn\.MultiheadAttention, got Linear"):
+        MultiHeadAttention.from_torch(nn.Linear(4, 4))
+
+
+def test_from_torch_rejects_batch_first_false():
+    with pytest.raises(
+        ValueError, match=r"mha has batch_first=False \(inputs \(T, B, D\)\).*batch_first=True"
+    ):
+        MultiHeadAttention.from_torch(nn.MultiheadAttention(D, H))
+
+
+def test_from_torch_rejects_add_bias_kv():
+    with pytest.raises(ValueError, match="mha uses add_bias_kv or add_zero_attn"):
+        MultiHeadAttention.from_torch(nn.MultiheadAttention(D, H, batch_first=True, add_bias_kv=True))
+
+
+def test_from_torch_rejects_add_zero_attn():
+    with pytest.raises(ValueError, match="mha uses add_bias_kv or add_zero_attn"):
+        MultiHeadAttention.from_torch(nn.MultiheadAttention(D, H, batch_first=True, add_zero_attn=True))
+
+
+def test_from_torch_rejects_different_kdim():
+    with pytest.raises(ValueError, match="mha has kdim/vdim different from embed_dim"):
+        MultiHeadAttention.from_torch(nn.MultiheadAttention(D, H, batch_first=True, kdim=4, vdim=4))
+
+
+# ---------------------------------------------------------------- our own behaviour
+
+
+def small_mha(seed=0, dropout=0.0):
+    torch.manual_seed(seed)
+    return MultiHeadAttention(D, H, dropout=dropout).double()
+
+
+def test_packed_self_attention_equals_separate_projections():
+    mha = small_mha()
+    x = torch.randn(2, 5, D, dtype=torch.float64)
+    packed, _ = mha(x, x, x, mask=causal_mask(5))  # one (D -> 3D) matmul
+    separate, _ = mha(x, x.clone(), x.clone(), mask=causal_mask(5))  # three matmuls
+    torch.testing.assert_close(packed, separate)
+
+
+@pytest.mark.parametrize("name", ["self-causal-padding", "cross-padding"])
+def test_mha_output_is_the_same_with_and_without_weights(name):
+    mha = small_mha()
+    case = make_case(name, dtype=torch.float64)
+    with_w, _ = mha(case.query, case.key, case.value, mask=case.mask)
+    without_w, _ = mha(case.query, case.key, case.value, mask=case.mask, need_weights=False)
+    torch.testing.assert_close(with_w, without_w)
+
+
+def test_mha_weights_have_shape_b_h_t_q_t_k():
+    mha = small_mha()
+    case = make_case("cross", dtype=torch.float64)
+    out, weights = mha(case.query, case.key, case.value)
+    assert (out.shape, weights.shape) == ((2, 5, D), (2, H, 5, 7))
+
+
+def test_mha_dropout_is_off_in_eval_mode():
+    with_dropout = small_mha(dropout=0.5).eval()
+    without = small_mha(dropout=0.0)
+    x = torch.randn(2, 5, D, dtype=torch.float64)
+    torch.testing.assert_close(with_dropout(x, x, x)[0], without(x, x, x)[0])
+
+
+def test_mha_dropout_drops_weights_in_training_mode():
+    mha = small_mha(dropout=0.5).train()
+    x = torch.randn(2, 5, D, dtype=torch.float64)
+    torch.manual_seed(0)
+    _, weights = mha(x, x, x)
+    assert bool((weights == 0).any())
+
+
+def test_mha_with_a_growing_cache_equals_one_causal_pass():
+    mha = small_mha()
+    x = torch.randn(2, 6, D, dtype=torch.float64)
+    full, _ = mha(x, x, x, mask=causal_mask(6))
+    cache = KVCache()
+    parts = []
+    for lo, hi in [(0, 2), (2, 3), (3, 6)]:  # chunks of 2, 1 and 3 new positions
+        chunk = x[:, lo:hi]
+        parts.append(mha(chunk, chunk, chunk, mask=causal_mask(hi - lo, hi), cache=cache)[0])
+    torch.testing.assert_close(torch.cat(parts, dim=1), full)
+
+
+def test_kv_cache_length_counts_cached_positions():
+    mha = small_mha()
+    cache = KVCache()
+    x = torch.randn(1, 3, D, dtype=torch.float64)
+    lengths = [cache.length]
+    mha(x, x, x, cache=cache)
+    lengths.append(cache.length)
+    assert lengths == [0, 3]
+
+
+def test_static_kv_cache_is_reused_unchanged():
+    mha = small_mha()
+    q, memory = torch.randn(1, 2, D, dtype=torch.float64), torch.randn(1, 4, D, dtype=torch.float64)
+    cache = KVCache(static=True)
+    first, _ = mha(q, memory, memory, cache=cache)
+    second, _ = mha(q, torch.zeros_like(memory), torch.zeros_like(memory), cache=cache)  # ignored
+    torch.testing.assert_close(second, first)
+
+
+# ---------------------------------------------------------------- properties
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data(), T=st.integers(1, 6), seed=st.integers(0, 2**16))
+def test_mha_self_attention_is_permutation_equivariant(data, T, seed):
+    perm = torch.tensor(data.draw(st.permutations(range(T))))
+    mha = small_mha(seed % 7)
+    x = torch.randn(2, T, D, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    out, _ = mha(x, x, x)
+    out_perm, _ = mha(x[:, perm], x[:, perm], x[:, perm])
+    torch.testing.assert_close(out_perm, out[:, perm])
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data(), T=st.integers(1, 6), seed=st.integers(0, 2**16))
+def test_mha_self_attention_weights_permute_with_the_tokens(data, T, seed):
+    perm = torch.tensor(data.draw(st.permutations(range(T))))
+    mha = small_mha(seed % 7)
+    x = torch.randn(2, T, D, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    _, w = mha(x, x, x)
+    xp = x[:, perm]
+    _, w_perm = mha(xp, xp, xp)
+    torch.testing.assert_close(w_perm, w[:, :, perm][:, :, :, perm])
+
+
+def causal_jacobian(T, seed, need_weights):
+    """``|d out_i / d x_j|`` summed over batch and features: a ``(T, T)`` table (row i, column j)."""
+    mha = small_mha(seed % 7)
+    x = torch.randn(2, T, D, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    mask = causal_mask(T)
+
+    def f(inp):
+        return mha(inp, inp, inp, mask=mask, need_weights=need_weights)[0]
+
+    jac = torch.autograd.functional.jacobian(f, x, vectorize=True)  # (B, T, D, B, T, D)
+    return jac.abs().sum(dim=(0, 2, 3, 5))  # (T_out, T_in)
+
+
+@settings(max_examples=25, deadline=None)
+@given(T=st.integers(2, 6), seed=st.integers(0, 2**16), need_weights=st.booleans())
+def test_causal_mask_blocks_gradient_from_future(T, seed, need_weights):
+    jac = causal_jacobian(T, seed, need_weights)
+    future = ~causal_mask(T)  # j > i
+    assert torch.equal(jac[future], torch.zeros_like(jac[future]))
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_causal_mask_lets_gradient_flow_from_the_past(need_weights):
+    jac = causal_jacobian(5, seed=1, need_weights=need_weights)
+    assert bool((jac[causal_mask(5)] > 0).all())
+
+
+# ---------------------------------------------------------------- bad input to forward
+
+
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_mha_rejects_a_non_tensor_input(position):
+    mha = small_mha()
+    args = [torch.randn(1, 3, D, dtype=torch.float64) for _ in range(3)]
+    args[position] = args[position].tolist()
+    name = ("query", "key", "value")[position]
+    with pytest.raises(TypeError, match=f"{name} must be a torch.Tensor, got list"):
+        mha(*args)
+
+
+def test_mha_rejects_inputs_of_the_wrong_width():
+    mha = small_mha()
+    x = torch.randn(1, 3, D + 1, dtype=torch.float64)
+    with pytest.raises(
+        ValueError, match=rf"query must have shape \(B, T, d_model={D}\), got \(1, 3, {D + 1}\)"
+    ):
+        mha(x, x, x)
+
+
+def test_mha_rejects_key_and_value_of_different_lengths():
+    mha = small_mha()
+    q, k, v = (torch.randn(1, t, D, dtype=torch.float64) for t in (2, 3, 4))
+    with pytest.raises(ValueError, match=r"key has length 3 but value has 4; they must match \(T_k\)"):
+        mha(q, k, v)
+
+
+def test_mha_rejects_a_mask_that_does_not_broadcast():
+    mha = small_mha()
+    x = torch.randn(2, 3, D, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"mask of shape \(4, 4\) does not broadcast .* \(2, 2, 3, 3\)"):
+        mha(x, x, x, mask=causal_mask(4))
+
+
+def test_mha_rejects_a_float_mask_and_says_how_to_convert():
+    mha = small_mha()
+    x = torch.randn(2, 3, D, dtype=torch.float64)
+    with pytest.raises(TypeError, match=r"mask\.bool\(\).*to_additive_mask"):
+        mha(x, x, x, mask=torch.ones(3, 3))
