@@ -393,6 +393,55 @@ def show(text: str, layer: int) -> None:
 display(widgets.VBox([widgets.HBox([text, layer_pick]), widgets.interactive_output(show, {"text": text, "layer": layer_pick})]))
 
 # %% [markdown]
+# ## Exercises
+#
+# Now write it yourself. Fill in the body of each `my_...` function and run the cell below it: the
+# check calls your function on several inputs and compares with the reference. Yellow = not
+# attempted yet, red = something differs (a common mistake is named, with a hint), green = right.
+#
+# ### Exercise 1 · the teacher-forcing pair
+#
+# `answers` `(B, L)` holds the answer token ids (all of length `L`, no padding). Return
+# `(tgt_in, tgt_out)`, each `(B, L+1)`: `tgt_in` is `bos_id` followed by the answer (what the
+# decoder reads), `tgt_out` is the answer followed by `eos_id` (what it must predict). For
+# `bos_id = BOS` and `eos_id = EOS` this is what `attn_lib.data.make_batch` builds.
+#
+# Stuck? `show_solution("teacher_forcing_pair")` (after `from attn_lib.exercises import show_solution`).
+
+
+# %%
+def my_teacher_forcing_pair(answers, bos_id, eos_id):
+    """answers (B, L) -> (tgt_in (B, L+1), tgt_out (B, L+1))."""
+    ...  # your code here
+
+
+# %%
+from attn_lib.exercises import check_teacher_forcing_pair
+
+check_teacher_forcing_pair(my_teacher_forcing_pair)
+
+# %% [markdown]
+# ### Exercise 2 · one step of greedy decoding
+#
+# The decoder returns `logits` `(B, t, V)`: scores over the `V` tokens at each of the `t` positions
+# generated so far. Return the next token of every sequence, as `greedy_decode` picks it: the id
+# with the highest score, shape `(B,)`.
+#
+# Stuck? `show_solution("greedy_next_token")`.
+
+
+# %%
+def my_greedy_next_token(logits):
+    """logits (B, t, V) -> token ids (B,)."""
+    ...  # your code here
+
+
+# %%
+from attn_lib.exercises import check_greedy_next_token
+
+check_greedy_next_token(my_greedy_next_token)
+
+# %% [markdown]
 # ## Summary
 #
 # * A toy task becomes three padded tensors: `src`, `tgt_in = BOS + answer`, `tgt_out = answer + EOS`;

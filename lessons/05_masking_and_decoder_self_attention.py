@@ -1,0 +1,662 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+#   language_info:
+#     codemirror_mode:
+#       name: ipython
+#       version: 3
+#     file_extension: .py
+#     mimetype: text/x-python
+#     name: python
+#     nbconvert_exporter: python
+#     pygments_lexer: ipython3
+#     version: 3.11.7
+# ---
+
+# %% [markdown]
+# # 05 · Masking and decoder self-attention
+#
+# The encoder of lesson 04 reads a whole sentence at once: every token may look at every
+# other. The decoder *writes* a sentence, one token after the other, and it must never peek
+# at the tokens it has not written yet. This lesson is about the one line that enforces it.
+#
+# **Learning goals.** After this lesson you can
+#
+# 1. explain why the decoder must not see the future: in auto-regressive generation, output
+#    i is fed back as input i+1 (claim S8 of the seed);
+# 2. draw the **causal mask** and show, number by number, that the *scores* (logits) of later
+#    positions are set to −∞ **before** the softmax, so their weights are exactly 0 (claim
+#    S7, stated exactly);
+# 3. show why zeroing the weights **after** the softmax is wrong, and why renormalising
+#    afterwards only agrees by luck of algebra;
+# 4. **prove there is no leak**: a changed future token leaves earlier outputs exactly
+#    unchanged, and the gradient of output i with respect to input j > i is exactly 0;
+# 5. show that training on all positions at once (teacher forcing) computes the same
+#    numbers as generating step by step;
+# 6. combine causal and padding masks, and avoid the silent bug caused by the **opposite
+#    mask meaning** of `torch.nn.MultiheadAttention`.
+
+# %%
+import math
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from IPython.display import display
+from torch import nn
+
+import attn_lib
+from attn_lib.viz import plot_attention, plot_mask, plot_masked_matrix
+from attn_lib.widgets import generation_prefix_attention, generation_step_view
+
+torch.manual_seed(0)
+torch.set_num_threads(1)  # printed sums do not depend on the thread count
+torch.set_printoptions(precision=4, sci_mode=False)
+print("torch", torch.__version__)
+
+# %% [markdown]
+# ## 1. Why the decoder must not see the future
+#
+# A decoder **generates**: it starts from a begin-of-sequence token `<bos>`, predicts the
+# first word, appends it to its input, predicts the second word, and so on until it
+# predicts `<eos>`. Output i is fed back as input i+1: the model is *auto-regressive*.
+#
+# **Training** does not loop. We know the whole target, so we feed it at once, shifted one
+# step to the right (*teacher forcing*): position i gets the true words up to i and must
+# predict word i+1.
+
+# %%
+vocab = "<pad> <bos> <eos> the a cat dog sat ran on mat fast big small".split()  # 14 words
+word_id = {w: i for i, w in enumerate(vocab)}
+PAD, BOS, EOS = word_id["<pad>"], word_id["<bos>"], word_id["<eos>"]
+
+target = ["the", "cat", "sat", "<eos>"]
+decoder_input = ["<bos>", *target[:-1]]  # shifted right by one
+for i, (seen, wanted) in enumerate(zip(decoder_input, target, strict=True)):
+    print(f"position {i}: input {seen:>5}  ->  must predict {wanted:>5}")
+
+# %% [markdown]
+# Look at position 1: it must predict "sat", and "sat" **is** the input at position 2.
+# Plain self-attention lets position 1 read position 2, so the model could learn to copy the
+# answer — and at generation time, when position 2 does not exist yet, it would have
+# nothing to copy. Measured on a self-attention layer: change the input at position 2 and
+# see which outputs move.
+
+# %%
+d_model, num_heads = 32, 4
+T = len(decoder_input)
+self_attn = attn_lib.MultiHeadAttention(d_model, num_heads).eval()
+x = torch.randn(1, T, d_model)  # (B, T, D): stand-ins for the 4 input vectors
+x_changed = x.clone()
+x_changed[0, 2] = torch.randn(d_model)  # a different word at position 2
+
+
+def change_per_position(mask: torch.Tensor | None) -> torch.Tensor:
+    """Largest change of each output i when the input at position 2 is replaced: (T,)."""
+    with torch.no_grad():
+        before, _ = self_attn(x, x, x, mask=mask)
+        after, _ = self_attn(x_changed, x_changed, x_changed, mask=mask)
+    return (after - before).abs().amax(-1)[0]
+
+
+print("without a mask, |change of output i| for i = 0..3:", change_per_position(None))
+print("with the mask,  |change of output i| for i = 0..3:", change_per_position(attn_lib.causal_mask(T)))
+
+# %% [markdown]
+# Without a mask, outputs 0 and 1 changed although position 2 lies in their future: they saw
+# it. With the causal mask (next section) only the outputs at and after position 2 move, as
+# they are allowed to.
+#
+# ## 2. The causal mask
+#
+# The rule "query i may attend to key j only if j ≤ i" is a lower-triangular bool matrix,
+# True = may attend (the convention of this course and of
+# `torch.nn.functional.scaled_dot_product_attention`).
+
+# %%
+causal = attn_lib.causal_mask(T)  # (T_q, T_k) = (4, 4)
+print(causal.int())
+
+plot_mask(causal, decoder_input, decoder_input, title="Causal mask: query i may attend to keys j ≤ i")
+plt.show()
+
+# %% [markdown]
+# ## 3. Scores of later positions are set to −∞ *before* the softmax
+#
+# The seed says the *inputs* of later positions are set to −∞. Exactly: it is the
+# **attention scores** (the logits $q_i\cdot k_j/\sqrt{d_k}$) at the blocked cells that are
+# set to −∞, before the softmax. Since $e^{-\infty} = 0$, their weights become exactly 0 and
+# each row still sums to 1 over the allowed keys. Step by step, on one head with $d_k = 8$:
+
+# %%
+d_k = 8
+q, k, v = torch.randn(T, d_k), torch.randn(T, d_k), torch.randn(T, d_k)  # (T, d_k) each
+
+scores = q @ k.T / math.sqrt(d_k)  # (T_q, T_k) = (4, 4)
+masked_scores = scores.masked_fill(~causal, float("-inf"))  # blocked cells -> -inf
+weights = torch.softmax(masked_scores, dim=-1)  # (4, 4)
+print("weights:\n", weights)
+print("row sums:", weights.sum(-1))
+print(
+    "weights at blocked cells are exactly 0:",
+    bool((weights[~causal] == 0).all()),
+    f"({int((~causal).sum())} cells)",
+)
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+plot_masked_matrix(
+    scores, torch.zeros_like(causal), decoder_input, decoder_input, title="1. scores q·k/√d_k", ax=axes[0]
+)
+plot_masked_matrix(
+    masked_scores, ~causal, decoder_input, decoder_input, title="2. blocked scores := −∞", ax=axes[1]
+)
+plot_attention(weights, decoder_input, decoder_input, title="3. softmax: weights", ax=axes[2], annotate=True)
+for ax in axes[1:]:
+    ax.set_ylabel("")
+fig.suptitle("Later positions' scores are set to −∞ before the softmax, so their weights are exactly 0")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# This is what `attn_lib.scaled_dot_product_attention(..., mask=...)` does inside, and
+# PyTorch's fused function agrees (its `is_causal=True` builds the same mask):
+
+# %%
+out_lib, w_lib = attn_lib.scaled_dot_product_attention(q, k, v, mask=causal)
+torch.testing.assert_close(w_lib, weights)
+torch.testing.assert_close(out_lib, weights @ v)
+torch.testing.assert_close(
+    F.scaled_dot_product_attention(q[None], k[None], v[None], is_causal=True)[0], out_lib
+)
+print("by hand == attn_lib.scaled_dot_product_attention == F.scaled_dot_product_attention(is_causal=True)")
+
+# %% [markdown]
+# Why the exact wording matters: setting the *inputs* (here the key of position 3) to −∞
+# does not block anything, it destroys the arithmetic: −∞ times a negative number is +∞, and
+# +∞ − ∞ is NaN.
+
+# %%
+k_inf = k.clone()
+k_inf[3] = float("-inf")  # "set the input of position 3 to -inf", literally
+print(torch.softmax(q @ k_inf.T / math.sqrt(d_k), dim=-1))
+
+# %% [markdown]
+# ## 4. Why zeroing the weights *after* the softmax is wrong
+#
+# A tempting shortcut: run the softmax over all scores and multiply the weights by the mask
+# afterwards. Two things go wrong.
+#
+# **(a) Rows no longer sum to 1**, so the outputs are shrunken, different vectors:
+
+# %%
+after = torch.softmax(scores, dim=-1) * causal  # zero the future AFTER the softmax: wrong
+print("row sums:", after.sum(-1))
+print("max |output(after) - output(proper)| =", round((after @ v - weights @ v).abs().max().item(), 4))
+
+# %% [markdown]
+# **(b) The future leaks anyway.** The softmax denominator of row i,
+# $Z_i = \sum_{\text{all } j} e^{s_{ij}}$, contains the future scores. Change the key of
+# position 3 — which only query 3 may see — and rows 0, 1, 2 change too:
+
+# %%
+k_changed = k.clone()
+k_changed[3] = k_changed[3] + 2.0 * torch.randn(d_k)  # a different future key
+scores_changed = q @ k_changed.T / math.sqrt(d_k)
+
+after_changed = torch.softmax(scores_changed, dim=-1) * causal
+proper_changed = torch.softmax(scores_changed.masked_fill(~causal, float("-inf")), dim=-1)
+print(
+    "rows 0-2 change by",
+    round((after_changed[:3] - after[:3]).abs().max().item(), 4),
+    "when zeroing after the softmax",
+)
+print(
+    "rows 0-2 change by",
+    (proper_changed[:3] - weights[:3]).abs().max().item() + 0.0,
+    "with the mask before the softmax",
+)
+
+# %% [markdown]
+# **Renormalising afterwards** (dividing each row by its new sum) gives back the right
+# numbers, but only by luck of algebra: the unwanted denominator cancels,
+#
+# $$\frac{e^{s_{ij}}/Z_i}{\sum_{j' \le i} e^{s_{ij'}}/Z_i} = \frac{e^{s_{ij}}}{\sum_{j'\le i} e^{s_{ij'}}}.$$
+
+# %%
+renormalised = after / after.sum(-1, keepdim=True)
+print(
+    "max |renormalised - proper| < 1e-6:",
+    (renormalised - weights).abs().max().item() < 1e-6,
+    "(equal up to float rounding)",
+)
+
+# %% [markdown]
+# In floating point the luck runs out as soon as a *future* score dominates a row: the
+# softmax over the full row then rounds the past weights to 0, the renormalisation divides
+# 0 by 0, and the row becomes NaN. Masking before the softmax never computes those numbers
+# at all.
+
+# %%
+scores_big = scores.clone()
+scores_big[0, 3] = 200.0  # a future score far above the others, for query 0
+after_big = torch.softmax(scores_big, dim=-1) * causal
+print("renormalised row 0:", (after_big / after_big.sum(-1, keepdim=True))[0])
+print("masked-before row 0:", torch.softmax(scores_big.masked_fill(~causal, float("-inf")), dim=-1)[0])
+
+# %% [markdown]
+# ## 5. Proof that nothing leaks through a whole decoder
+#
+# Now a full (untrained, seeded) encoder–decoder `attn_lib.Transformer`: two decoder layers,
+# each with masked self-attention, cross-attention to the encoder and a feed-forward network.
+# `model.decode` builds the causal mask itself. The source sentence and the vocabulary are
+# the toy ones from above; the seed is one whose untrained model produces varied words in
+# section 6.
+
+# %%
+torch.manual_seed(5)
+model = attn_lib.Transformer(
+    len(vocab),
+    len(vocab),
+    d_model=d_model,
+    num_heads=num_heads,
+    num_encoder_layers=2,
+    num_decoder_layers=2,
+    d_ff=64,
+    max_len=32,
+    pad_id=PAD,
+).eval()
+
+
+def ids(words: list[str]) -> torch.Tensor:
+    """['the', 'cat'] -> tensor([[3, 5]]), shape (1, T)."""
+    return torch.tensor([[word_id[w] for w in words]])
+
+
+src = ids("the big cat sat on the mat".split())  # (1, S) = (1, 7)
+memory = model.encode(src).detach()  # (1, 7, 32) = (B, S, D)
+memory_mask = model.src_mask(src)  # (1, 1, 1, 7)
+tgt = ids(["<bos>", "the", "cat", "sat", "on", "the"])  # (1, T) = (1, 6)
+print("src", tuple(src.shape), " memory", tuple(memory.shape), " tgt", tuple(tgt.shape))
+
+# %% [markdown]
+# **Test 1: change a future token.** Replace "sat" at position 3 by "ran". Logits at
+# positions 0, 1, 2 must not move by a single bit.
+
+# %%
+tgt_changed = tgt.clone()
+tgt_changed[0, 3] = word_id["ran"]
+with torch.no_grad():
+    logits = model.decode(tgt, memory, memory_mask)  # (1, 6, 14) = (B, T, V)
+    logits_changed = model.decode(tgt_changed, memory, memory_mask)
+change = (logits_changed - logits).abs().amax(-1)[0]  # (T,): largest change per position
+print("max |logit change| per position:", change)
+print("positions 0-2 change by exactly 0.0:", bool((change[:3] == 0).all()))
+assert (change[:3] == 0).all()
+
+# %% [markdown]
+# **Test 2: gradients.** If output i does not depend on input j, then
+# $\partial\,\text{output}_i / \partial\,\text{input}_j = 0$. We compute the full Jacobian of
+# the decoder stack — outputs `(T, D)` with respect to its input vectors `(T, D)`, i.e.
+# `(T, D, T, D)` numbers — and summarise each `(D, D)` block by its norm: a `(T, T)` matrix
+# whose entry (i, j) is $\lVert\partial\,\text{output}_i / \partial\,\text{input}_j\rVert$.
+
+# %%
+# what model.decode feeds its decoder stack: embedding × √d_model + PE, (1, T, D) -> (T, D)
+x_dec = model.pos(model.tgt_embed(tgt) * math.sqrt(d_model)).detach()[0]
+
+
+def decoder_stack(x: torch.Tensor, self_mask: torch.Tensor | None) -> torch.Tensor:
+    """(T, D) input vectors -> (T, D) decoder outputs, for one sentence."""
+    return model.decoder(x[None], memory, self_mask, memory_mask)[0][0]
+
+
+jac = torch.autograd.functional.jacobian(lambda x: decoder_stack(x, attn_lib.causal_mask(6)), x_dec)
+grad_norms = jac.pow(2).sum(dim=(1, 3)).sqrt()  # (T, D, T, D) -> (T, T)
+print("Jacobian:", tuple(jac.shape), "-> norms", tuple(grad_norms.shape))
+print(torch.round(grad_norms, decimals=2))
+print("every entry above the diagonal is exactly 0:", bool((grad_norms.triu(1) == 0).all()))
+
+# %%
+jac_open = torch.autograd.functional.jacobian(lambda x: decoder_stack(x, None), x_dec)  # no mask
+grad_norms_open = jac_open.pow(2).sum(dim=(1, 3)).sqrt()
+
+words = [vocab[i] for i in tgt[0]]
+fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+vmax = float(max(grad_norms.max(), grad_norms_open.max()))
+for ax, g, name in zip(
+    axes, (grad_norms, grad_norms_open), ("with the causal mask", "without a mask"), strict=True
+):
+    plot_masked_matrix(
+        g,
+        g == 0,
+        words,
+        words,
+        title=name,
+        ax=ax,
+        hidden_text="0",
+        cbar_label="gradient norm",
+        cmap="magma",
+        vmin=0.0,
+        vmax=vmax,
+    )
+    ax.set_xlabel("input position j")
+    ax.set_ylabel("output position i")
+fig.suptitle("‖∂ output i / ∂ input j‖: with the causal mask every j > i is exactly 0 (grey)")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# With the mask the upper triangle is exactly 0: during training, the loss at position i
+# cannot push the model to use anything after position i. Without the mask, information
+# flows in both directions.
+#
+# ## 6. Teacher forcing computes what step-by-step generation computes
+#
+# Generation: start from `<bos>`, run the decoder on the prefix, take the most likely next
+# word, append it, repeat — each step a new forward pass on a longer prefix.
+# `attn_lib.greedy_decode` does exactly this; we write the loop out to keep every step's
+# logits. (The model is untrained, so the words are nonsense; that does not matter here.)
+
+# %%
+steps = 6
+ys = torch.tensor([[BOS]])  # (1, 1)
+step_logits = []
+with torch.no_grad():
+    for _ in range(steps):
+        last = model.decode(ys, memory, memory_mask)[:, -1]  # (1, V): prediction for the next position
+        step_logits.append(last)
+        ys = torch.cat([ys, last.argmax(-1, keepdim=True)], dim=1)  # output i becomes input i+1
+print("generated:", " ".join(vocab[i] for i in ys[0]))
+assert torch.equal(ys, attn_lib.greedy_decode(model, src, max_len=steps, bos_id=BOS, eos_id=EOS))
+print("same tokens as attn_lib.greedy_decode: True")
+
+# %% [markdown]
+# Teacher forcing: feed the whole generated sequence (without its last token) **once**,
+# with the causal mask, and read all 6 predictions from that one pass.
+
+# %%
+with torch.no_grad():
+    forced = model.decode(ys[:, :-1], memory, memory_mask)  # (1, 6, V): all positions at once
+stepwise = torch.stack(step_logits, dim=1)  # (1, 6, V)
+torch.testing.assert_close(forced, stepwise)
+print("one pass", tuple(forced.shape), "== six step-by-step passes", tuple(stepwise.shape))
+print("max |difference| < 1e-5:", (forced - stepwise).abs().max().item() < 1e-5, "(float rounding only)")
+
+# %% [markdown]
+# This is why the causal mask makes training efficient: one forward pass yields the
+# prediction of every position, each computed from exactly the prefix generation would have
+# had. (`greedy_decode(..., use_cache=True)` speeds generation up by keeping the keys and
+# values of the past positions, `KVCache`, instead of recomputing the prefix; same tokens.)
+
+# %%
+assert torch.equal(
+    ys, attn_lib.greedy_decode(model, src, max_len=steps, bos_id=BOS, eos_id=EOS, use_cache=True)
+)
+print("with a KV cache: same tokens")
+
+# %% [markdown]
+# ## 7. Causal and padding masks together
+#
+# Target sentences in a batch have different lengths too, so the decoder needs both rules:
+# a query may attend to key j only if j ≤ i **and** j is not padding. `combine_masks` ANDs
+# masks with broadcasting: `(T, T)` & `(B, 1, 1, T)` → `(B, 1, T, T)`.
+
+# %%
+tgt_batch = torch.cat(
+    [ids(["<bos>", "the", "cat", "sat", "on"]), ids(["<bos>", "a", "dog", "<pad>", "<pad>"])]
+)  # (2, 5)
+causal5 = attn_lib.causal_mask(5)  # (5, 5)
+pad5 = attn_lib.padding_mask(tgt_batch, PAD)  # (2, 1, 1, 5)
+combined = attn_lib.combine_masks(causal5, pad5)  # (2, 1, 5, 5)
+print("causal", tuple(causal5.shape), "& padding", tuple(pad5.shape), "->", tuple(combined.shape))
+assert torch.equal(combined, model.tgt_mask(tgt_batch))  # what the Transformer builds itself
+print("== model.tgt_mask(tgt_batch): True")
+
+# %%
+labels = [vocab[i] for i in tgt_batch[1]]
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+panels = [
+    (causal5, "causal (T, T)"),
+    (pad5[1, 0].expand(5, 5), "padding (1, 1, T) broadcast"),
+    (combined[1, 0], "combined: causal AND padding"),
+]
+for ax, (m, name) in zip(axes, panels, strict=True):
+    plot_mask(m, labels, labels, title=name, ax=ax, colorbar=ax is axes[-1])
+fig.suptitle('"<bos> a dog <pad> <pad>": a query sees only earlier, real tokens')
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The `<pad>` *queries* (rows 3, 4) still see the real tokens before them, so no row is
+# empty; their outputs are thrown away by the loss. (Were a row fully blocked,
+# `attn_lib.scaled_dot_product_attention` would return zeros for it, never NaN.)
+#
+# ## 8. `torch.nn.MultiheadAttention` reads bool masks the other way round
+#
+# In this course, and in `F.scaled_dot_product_attention`, a bool mask says **True = may
+# attend**. `torch.nn.MultiheadAttention` (its `attn_mask` and `key_padding_mask`) and
+# `torch.nn.Transformer` read a bool mask as **True = blocked**. Pass one to the other and
+# nothing complains. We copy a PyTorch layer's weights into ours so that both compute the
+# same function:
+
+# %%
+torch.manual_seed(1)
+torch_mha = nn.MultiheadAttention(d_model, num_heads, batch_first=True).eval()
+ours = attn_lib.MultiHeadAttention.from_torch(torch_mha).eval()
+x5 = torch.randn(1, 5, d_model)  # (B, T, D)
+with torch.no_grad():
+    out_bug, w_bug = torch_mha(x5, x5, x5, attn_mask=causal5, average_attn_weights=False)  # the silent bug
+print("torch MHA given attn_lib's causal mask, head 0 weights:\n", w_bug[0, 0])
+
+# %% [markdown]
+# Every query now attends **only to later positions** — the exact opposite of causal — and the
+# last query, for which no later position exists, gets NaN (the only visible symptom). The
+# future leaks into every other row: changing the last token changes output 0.
+
+# %%
+x5_changed = x5.clone()
+x5_changed[0, 4] = torch.randn(d_model)
+with torch.no_grad():
+    out_bug_changed, _ = torch_mha(x5_changed, x5_changed, x5_changed, attn_mask=causal5)
+    out_ours, w_ours = ours(x5, x5, x5, mask=causal5)
+    out_ours_changed, _ = ours(x5_changed, x5_changed, x5_changed, mask=causal5)
+print("change of output 0 with the bug   :", round((out_bug_changed - out_bug)[0, 0].abs().max().item(), 4))
+print("change of output 0 with attn_lib  :", (out_ours_changed - out_ours)[0, 0].abs().max().item() + 0.0)
+
+# %% [markdown]
+# The fix is one conversion, in one place: `attn_lib.to_torch_mha_mask` flips the meaning.
+# Then PyTorch's layer and ours agree to float rounding. The alternative is a **float bias**
+# (`attn_lib.to_additive_mask`: 0 where allowed, −∞ where blocked): it is *added* to the
+# scores, so it means the same thing in every library.
+
+# %%
+with torch.no_grad():
+    out_fix, w_fix = torch_mha(
+        x5, x5, x5, attn_mask=attn_lib.to_torch_mha_mask(causal5), average_attn_weights=False
+    )
+    bias = attn_lib.to_additive_mask(causal5)  # (5, 5) float: 0 / -inf
+    out_bias, _ = torch_mha(x5, x5, x5, attn_mask=bias)
+torch.testing.assert_close(out_fix, out_ours)
+torch.testing.assert_close(w_fix, w_ours)
+torch.testing.assert_close(out_bias, out_ours)
+print("bias:\n", bias)
+print("torch MHA with to_torch_mha_mask(mask) == torch MHA with to_additive_mask(mask) == attn_lib: True")
+
+# %% [markdown]
+# The same holds for padding: `key_padding_mask` wants `(B, T_k)` with True = blocked.
+
+# %%
+tokens5 = torch.tensor([[3, 5, 7, PAD, PAD]])  # (1, 5): "the cat sat <pad> <pad>"
+pad_ours = attn_lib.padding_mask(tokens5, PAD)  # (1, 1, 1, 5), True = may attend
+with torch.no_grad():
+    out_pad_torch, _ = torch_mha(x5, x5, x5, key_padding_mask=attn_lib.to_torch_mha_mask(pad_ours[:, 0, 0]))
+    out_pad_ours, _ = ours(x5, x5, x5, mask=pad_ours)
+torch.testing.assert_close(out_pad_torch, out_pad_ours)
+print("key_padding_mask=to_torch_mha_mask(padding_mask[:, 0, 0]) == attn_lib with padding_mask: True")
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+plot_masked_matrix(
+    w_bug[0, 0],
+    w_bug[0, 0].isnan(),
+    hidden_text="NaN",
+    title="bug: causal_mask passed as is",
+    ax=axes[0],
+    cbar_label="weight",
+    vmin=0.0,
+    vmax=1.0,
+)
+plot_masked_matrix(
+    w_fix[0, 0],
+    torch.zeros(5, 5, dtype=torch.bool),
+    title="fix: to_torch_mha_mask(causal_mask)",
+    ax=axes[1],
+    cbar_label="weight",
+    vmin=0.0,
+    vmax=1.0,
+)
+fig.suptitle(
+    "torch.nn.MultiheadAttention reads True as 'blocked': unconverted, it attends only to the future"
+)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 9. Explore: watch generation step by step
+#
+# Move the slider through the steps of generation. At step t the decoder has the inputs
+# `0..t` — `<bos>` and the words it has produced so far — and predicts the word t+1. The map
+# shows the decoder self-attention of one layer and head **computed from that prefix alone**
+# (the widget really runs the model on `tgt[:, :t+1]`): the rows that exist so far are
+# coloured, their future cells are grey (masked, weight exactly 0), and the rows of words
+# not generated yet are hatched. Watch the rows: once a row has appeared it never changes —
+# the causal mask is what makes teacher forcing (section 6) legitimate.
+#
+# The model is untrained (seeded), so the weights themselves mean nothing yet; trained maps
+# come in lesson 07. What the picture shows is the rule: which cells can be non-zero, when.
+
+# %%
+generated_input = ys[:, :-1]  # (1, 6): <bos> and the first 5 generated words, the decoder's inputs
+weights_t, next_id = generation_prefix_attention(model, src, generated_input, t=2, layer=0, head=0)
+print("step 2, rows 0..2 (later rows are NaN: not generated yet):\n", weights_t[:3])
+print("predicted next word:", vocab[next_id], "| generated word at position 3:", vocab[int(ys[0, 3])])
+
+fig = generation_step_view(model, src, generated_input, t=2, vocab=vocab, layer=0, head=0)
+plt.show()
+
+# %% tags=["nbval-ignore-output"]
+step_w = widgets.IntSlider(
+    value=0, min=0, max=generated_input.shape[1] - 1, description="step t", continuous_update=False
+)
+layer_w = widgets.ToggleButtons(options=[("layer 0", 0), ("layer 1", 1)], description="layer")
+head_w = widgets.Dropdown(options=[(f"head {h}", h) for h in range(num_heads)], description="head")
+
+
+def show(t, layer, head):
+    generation_step_view(model, src, generated_input, t=t, vocab=vocab, layer=layer, head=head)
+    plt.show()
+
+
+view = widgets.interactive_output(show, {"t": step_w, "layer": layer_w, "head": head_w})
+display(widgets.VBox([step_w, widgets.HBox([layer_w, head_w]), view]))
+
+# %% [markdown]
+# ## Exercises
+#
+# Now write it yourself. Fill in the body of each `my_...` function and run the cell below it: the
+# check calls your function on several inputs and compares with `attn_lib`. Yellow = not
+# attempted yet, red = something differs (a common mistake is named, with a hint), green = right.
+#
+# ### Exercise 1 · the causal mask
+#
+# Return the `(T, T)` bool mask with **True = may attend**: query `i` may attend to key `j` exactly
+# when `j <= i` (itself and the past).
+#
+# Stuck? `show_solution("causal_mask")` (after `from attn_lib.exercises import show_solution`).
+
+
+# %%
+def my_causal_mask(T):
+    """-> bool (T, T), True on and below the diagonal."""
+    ...  # your code here
+
+
+# %%
+from attn_lib.exercises import check_causal_mask
+
+check_causal_mask(my_causal_mask)
+
+# %% [markdown]
+# ### Exercise 2 · masked attention weights
+#
+# From `scores` `(..., T_q, T_k)` and a bool `mask` broadcastable to it (True = may attend), return
+# the attention weights, shape like `scores`: blocked scores become −∞ *before* the softmax over the
+# keys. A query whose keys are all blocked gets zeros, not NaN. Do not change `scores` itself.
+#
+# Stuck? `show_solution("masked_attention_weights")`.
+
+
+# %%
+def my_masked_attention_weights(scores, mask):
+    """scores (..., T_q, T_k), mask bool broadcastable to it -> weights (..., T_q, T_k)."""
+    ...  # your code here
+
+
+# %%
+from attn_lib.exercises import check_masked_attention_weights
+
+check_masked_attention_weights(my_masked_attention_weights)
+
+# %% [markdown]
+# ## Summary
+#
+# - Generation is auto-regressive: output i is fed back as input i+1. Training feeds the
+#   whole shifted target at once (teacher forcing), so position i must be kept from reading
+#   the inputs after i — in particular input i+1, its own answer.
+# - The **causal mask** (`causal_mask(T)`, True on and below the diagonal) does it: the
+#   **scores** of blocked cells are set to −∞ *before* the softmax, their weights are exactly
+#   0 and every row still sums to 1.
+# - Zeroing weights *after* the softmax is wrong: rows no longer sum to 1 and the future
+#   still leaks through the softmax denominator. Renormalising afterwards is equal only by
+#   algebra, and breaks (NaN) when a future score dominates.
+# - **No leak, proven**: changing a future token changes earlier logits by exactly 0, and
+#   $\partial\,\text{output}_i/\partial\,\text{input}_j = 0$ exactly for j > i.
+# - **Teacher forcing = step-by-step generation**: one masked pass gives the same logits as T
+#   sequential passes.
+# - Padding and causality combine with `combine_masks` into `(B, 1, T, T)`.
+# - `torch.nn.MultiheadAttention` reads bool masks as True = **blocked**: convert with
+#   `to_torch_mha_mask`, or use a float bias from `to_additive_mask`.
+#
+# ## Check yourself
+#
+# 1. During training, why is the decoder input the target shifted one step to the right,
+#    and what would an unmasked decoder learn from it?
+# 2. In a causal `(5, 5)` attention map, how many weights are exactly 0, and which?
+# 3. A colleague masks by `weights = softmax(scores) * mask`. Name two things wrong with the
+#    result, even though the future weights are 0.
+# 4. You pass `attn_lib.causal_mask(T)` as `attn_mask` to `torch.nn.MultiheadAttention`.
+#    What does each query attend to, and what happens to the last one?
+# 5. Why may we compute the loss on all positions of a target in one forward pass, although
+#    the model generates one token at a time?
+#
+# <details><summary>Answers</summary>
+#
+# 1. Position i must predict word i+1 from the words before it; the shift puts the known
+#    words up to i at positions ≤ i. Unmasked, position i could read input i+1 — the answer —
+#    and learn to copy it, which is impossible at generation time.
+# 2. 10 = 5·4/2: every cell above the diagonal (key j > query i).
+# 3. Rows sum to less than 1 (the outputs shrink), and the row sums depend on the future
+#    scores through the softmax denominator, so the future still leaks.
+# 4. Only to the strictly later positions (the mask means "blocked" there); the last query
+#    may attend to nothing and its output is NaN. Convert with `to_torch_mha_mask`.
+# 5. With the causal mask, the output at position i depends only on inputs 0..i, exactly the
+#    prefix the model would have at generation step i; section 6 checked the logits agree.
+#
+# </details>
