@@ -23,9 +23,10 @@ from attn_lib.exercises import (
     INPLACE_MISTAKE,
     CheckResult,
     Exercise,
-    _message_html,
     show_solution,
 )
+from attn_lib.exercises.core import _agree, _call, _Outcome
+from attn_lib.exercises.result import _message_html
 
 NAMES = sorted(EXERCISES)
 MISTAKES = [
@@ -137,9 +138,9 @@ def test_each_mistake_fails_with_a_message_naming_it(name: str, mistake: exercis
 @pytest.mark.parametrize(("name", "mistake", "variant"), MISTAKES)
 def test_each_mistake_really_differs_from_the_expected_answer(name: str, mistake: Any, variant: Any):
     ex = EXERCISES[name]
-    learner = [exercises._call(variant, c.args, ex.arg_names) for c in ex.make_cases()]
-    truth = [exercises._Outcome(value=ex.expected(*c.args)) for c in ex.make_cases()]
-    same = [exercises._agree(a, b) and a.mutated is None for a, b in zip(learner, truth, strict=True)]
+    learner = [_call(variant, c.args, ex.arg_names) for c in ex.make_cases()]
+    truth = [_Outcome(value=ex.expected(*c.args)) for c in ex.make_cases()]
+    same = [_agree(a, b) and a.mutated is None for a, b in zip(learner, truth, strict=True)]
     assert not all(same), f"{mistake.name!r} gives the expected answer on every input"
 
 

@@ -1,0 +1,292 @@
+"""The records of an exercise, and the engine that runs a learner's function and judges it.
+
+:class:`Exercise` describes an exercise: :class:`Out` what it returns, :class:`Case` one input,
+:class:`Mistake` a mistake it recognises. :func:`_run_check` calls the learner's function on a
+copy of every case (:func:`_call`: exceptions are caught, arguments changed in place noticed),
+compares each outcome with the expected one, and at the first difference looks for the known
+mistake whose variants behave the same (:func:`_match_mistake`). :mod:`.problems` puts what
+differs into words; :mod:`.result` holds the :class:`CheckResult` it returns.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .problems import _error_text, _output_problem, _type_name
+from .result import CheckResult
+
+# ======================================================================== the records
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known mistake: its name, a hint, and a function that makes it (the exercise's signature).
+
+    ``alternatives`` are other ways of writing the same mistake that give different numbers
+    in corner cases (e.g. the same inverted mask with or without handling fully masked rows).
+    """
+
+    name: str
+    hint: str
+    fn: Callable[..., Any]
+    alternatives: tuple[Callable[..., Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Out:
+    """One returned tensor: its name, kind (``"float"``, ``"bool"`` or ``"long"``) and shape in letters."""
+
+    name: str
+    kind: str
+    dims: str
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input the checker tries: a label a learner can read and the positional arguments."""
+
+    label: str
+    args: tuple
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """An exercise: what the learner writes, how it is checked, and the mistakes it recognises.
+
+    Attributes:
+        name: the exercise (the learner writes ``my_<name>``, checked by ``check_<name>``).
+        lesson: the lesson number, ``"01"`` .. ``"07"``.
+        description: one line: what the function computes.
+        reference: a readable solution with the signature the learner writes (``show_solution``
+            shows it); ``signature`` (e.g. ``"my_stable_softmax(x)"``) is read from it.
+        expected: computes the right answer from ``attn_lib`` (the ground truth of the check).
+        make_cases: builds the seeded inputs, a fresh list on every call.
+        outputs: what the function returns (one :class:`Out`, or several for a tuple).
+        mistakes: the mistakes the checker names.
+        solution_imports: the imports the reference solution needs, shown with it.
+        atol, rtol: tolerances of the comparison with ``expected``.
+    """
+
+    name: str
+    lesson: str
+    description: str
+    reference: Callable[..., Any]
+    expected: Callable[..., Any]
+    make_cases: Callable[[], list[Case]]
+    outputs: tuple[Out, ...]
+    mistakes: tuple[Mistake, ...]
+    solution_imports: str = "import torch"
+    atol: float = 1e-5
+    rtol: float = 1e-4
+    arg_names: tuple[str, ...] = field(init=False)
+    signature: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        params = inspect.signature(self.reference).parameters.values()
+        object.__setattr__(self, "arg_names", tuple(p.name for p in params))
+        shown = [p.name if p.default is p.empty else f"{p.name}={p.default}" for p in params]
+        object.__setattr__(self, "signature", f"my_{self.name}({', '.join(shown)})")
+
+    def check(self, fn: Callable[..., Any]) -> CheckResult:
+        """Run the learner's ``fn`` on every case; see :func:`_run_check`."""
+        return _run_check(self, fn)
+
+
+# ======================================================================== the engine
+
+INPLACE_MISTAKE = "input changed in place"
+_INPLACE_HINT = (
+    "a function should not modify its arguments: the caller's tensor changes too, and re-running "
+    "a cell then gives other numbers. Use the out-of-place form (`masked_fill`, not `masked_fill_`; "
+    "`x = x + 1`, not `x += 1`)."
+)
+_MATCH_ATOL, _MATCH_RTOL = 1e-4, 1e-3  # looser: a learner's variant may sum in another order
+
+
+@dataclass
+class _Outcome:
+    value: Any = None
+    error: Exception | None = None
+    mutated: str | None = None  # the name of an argument the call changed in place
+
+
+def _clone(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj.clone()
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_clone(o) for o in obj)
+    return obj
+
+
+def _same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.is_floating_point():
+        return bool(torch.equal(a.isnan(), b.isnan()) and torch.equal(a.nan_to_num(), b.nan_to_num()))
+    return bool(torch.equal(a, b))
+
+
+def _call(fn: Callable[..., Any], args: tuple, names: Sequence[str]) -> _Outcome:
+    """Call ``fn`` on a copy of ``args``; catch what it raises and notice inputs changed in place."""
+    copies = _clone(args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            value = fn(*copies)
+        except Exception as err:  # the learner's code may raise anything: it becomes a message
+            return _Outcome(error=err)
+    mutated = None
+    for name, before, after in zip(names, args, copies, strict=False):
+        if isinstance(before, torch.Tensor) and isinstance(after, torch.Tensor):
+            if not _same_tensor(before, after):
+                mutated = name
+                break
+    return _Outcome(value=value, mutated=mutated)
+
+
+def _values_agree(a: Any, b: Any, atol: float, rtol: float) -> bool:
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_values_agree(x, y, atol, rtol) for x, y in zip(a, b, strict=True))
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        if a.shape != b.shape or a.dtype.is_floating_point != b.dtype.is_floating_point:
+            return False
+        if (a.dtype == torch.bool) != (b.dtype == torch.bool):
+            return False
+        if not a.dtype.is_floating_point:
+            return bool(torch.equal(a.long(), b.long()))
+        return bool(torch.allclose(a.double(), b.double(), rtol=rtol, atol=atol, equal_nan=True))
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _agree(a: _Outcome, b: _Outcome) -> bool:
+    if a.error is not None or b.error is not None:
+        return (
+            a.error is not None
+            and b.error is not None
+            and type(a.error) is type(b.error)
+            and str(a.error) == str(b.error)
+        )
+    return _values_agree(a.value, b.value, _MATCH_ATOL, _MATCH_RTOL)
+
+
+def _match_mistake(
+    ex: Exercise, cases: list[Case], learner: list[_Outcome], failed: int
+) -> tuple[Mistake, bool] | None:
+    """The known mistake that behaves like the learner's code on the failing case.
+
+    Among the variants that agree on it, the one agreeing on the most cases wins (ties: the
+    order of ``ex.mistakes``). Returns the mistake and whether it agreed on every case.
+    """
+    best: tuple[Mistake, int] | None = None
+    for mistake in ex.mistakes:
+        for variant in (mistake.fn, *mistake.alternatives):
+            if not _agree(_call(variant, cases[failed].args, ex.arg_names), learner[failed]):
+                continue
+            score = sum(
+                _agree(_call(variant, case.args, ex.arg_names), out)
+                for case, out in zip(cases, learner, strict=True)
+            )
+            if best is None or score > best[1]:
+                best = (mistake, score)
+    if best is None:
+        return None
+    return best[0], best[1] == len(cases)
+
+
+def _not_attempted(outcome: _Outcome) -> bool:
+    if outcome.error is not None:
+        return isinstance(outcome.error, NotImplementedError)
+    return outcome.value is None or outcome.value is Ellipsis
+
+
+def _run_check(ex: Exercise, fn: Any) -> CheckResult:
+    """Call ``fn`` on every case of ``ex`` and compare with ``ex.expected``; name a known mistake.
+
+    Runs on one thread (the inputs are tiny: with several threads a busy machine makes every
+    small softmax wait, 50x slower) and restores the thread count afterwards.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _check_on_cases(ex, fn)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _check_on_cases(ex: Exercise, fn: Any) -> CheckResult:
+    if not callable(fn):
+        return CheckResult(
+            False,
+            f"`check_{ex.name}` expects your function itself, not its result: "
+            f"`check_{ex.name}(my_{ex.name})` "
+            f"(no parentheses after `my_{ex.name}`). It received {_type_name(fn)}.",
+            ex.name,
+        )
+    fn_name = getattr(fn, "__name__", f"my_{ex.name}")
+    # fork_rng: neither the inputs nor the learner's code move the notebook's random stream.
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        cases = ex.make_cases()
+        learner = [_call(fn, c.args, ex.arg_names) for c in cases]
+        if _not_attempted(learner[0]):
+            what = (
+                "raises NotImplementedError"
+                if learner[0].error
+                else f"returns {_type_name(learner[0].value)}"
+            )
+            return CheckResult(
+                False,
+                f"`{fn_name}` still {what}. Write its body and run this cell again.\nTask: {ex.description}",
+                ex.name,
+                status="todo",
+            )
+        for i, (case, out) in enumerate(zip(cases, learner, strict=True)):
+            expected = ex.expected(*_clone(case.args))
+            if out.error is not None:
+                problem = _error_text(out.error, ex)
+            elif out.value is None or out.value is Ellipsis:
+                problem = (
+                    f"Your function returned {_type_name(out.value)} here (it returned a value for an "
+                    "earlier input): is a `return` missing in one branch?"
+                )
+            else:
+                problem = _output_problem(out.value, expected, ex)
+            if problem is None and out.mutated is not None:
+                return CheckResult(
+                    False,
+                    f"Recognised mistake: {INPLACE_MISTAKE}.\nInput: {case.label}.\nThe result is right, but "
+                    f"your function changed its argument `{out.mutated}` in place.\nHint: {_INPLACE_HINT}",
+                    ex.name,
+                    mistake=INPLACE_MISTAKE,
+                )
+            if problem is not None:
+                return _failure(ex, cases, learner, i, problem)
+    labels = "\n".join(f"  • {c.label}" for c in cases)
+    return CheckResult(True, f"All {len(cases)} inputs give the expected result:\n{labels}", ex.name)
+
+
+def _failure(ex: Exercise, cases: list[Case], learner: list[_Outcome], i: int, problem: str) -> CheckResult:
+    match = _match_mistake(ex, cases, learner, i)
+    lines = []
+    if match is not None:
+        lines.append(f"Recognised mistake: {match[0].name}.")
+    lines += [f"Input: {cases[i].label}.", problem]
+    if match is None:
+        if i > 0:
+            lines.append(f"(The {i} input{'s' if i > 1 else ''} before this one gave the expected result.)")
+        return CheckResult(False, "\n".join(lines), ex.name)
+    mistake, everywhere = match
+    if everywhere:
+        lines.append(f"That mistake gives exactly your results on all {len(cases)} inputs.")
+    lines.append(f"Hint: {mistake.hint}")
+    return CheckResult(False, "\n".join(lines), ex.name, mistake=mistake.name)

@@ -1,0 +1,147 @@
+"""Lesson 07 (a tiny Transformer): ``teacher_forcing_pair`` and ``greedy_next_token``.
+
+For each exercise: the reference solution (``show_solution`` shows it), what a result is compared
+with, the inputs the checker tries, the mistakes it names, and its :class:`~.core.Exercise`
+record in ``LESSON_EXERCISES``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..data import BOS, EOS
+from .core import Case, Exercise, Mistake, Out
+from .inputs import _gen, _randn
+
+
+def _solution_teacher_forcing_pair(
+    answers: torch.Tensor, bos_id: int, eos_id: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    B = answers.shape[0]
+    bos = torch.full((B, 1), bos_id, dtype=answers.dtype)  # (B, 1)
+    eos = torch.full((B, 1), eos_id, dtype=answers.dtype)  # (B, 1)
+    tgt_in = torch.cat([bos, answers], dim=1)  # (B, L+1): BOS y_1 .. y_L, what the decoder reads
+    tgt_out = torch.cat([answers, eos], dim=1)  # (B, L+1): y_1 .. y_L EOS, what it must predict
+    return tgt_in, tgt_out
+
+
+def _with_token(answers: torch.Tensor, token: int, at_start: bool) -> torch.Tensor:
+    column = torch.full((answers.shape[0], 1), token, dtype=answers.dtype)
+    return torch.cat([column, answers] if at_start else [answers, column], dim=1)
+
+
+def _teacher_forcing_cases() -> list[Case]:
+    g = _gen(701)
+
+    def digits(B: int, L: int) -> torch.Tensor:  # random digit ids 3 .. 12, as in attn_lib.data
+        return torch.randint(3, 13, (B, L), generator=g)
+
+    return [
+        Case("answers (3, 5), bos_id 1, eos_id 2", (digits(3, 5), BOS, EOS)),
+        Case("length 1: answers (2, 1), bos_id 1, eos_id 2", (digits(2, 1), BOS, EOS)),
+        Case("answers (2, 8), bos_id 20, eos_id 21", (digits(2, 8), 20, 21)),
+    ]
+
+
+_TEACHER_FORCING_MISTAKES = (
+    Mistake(
+        "no shift: tgt_in equals tgt_out (the decoder would read the token it must predict)",
+        "the input is the answer shifted one step right: `tgt_in` starts with BOS, `tgt_out` ends with EOS.",
+        lambda a, bos_id, eos_id: (_with_token(a, eos_id, False), _with_token(a, eos_id, False)),
+    ),
+    Mistake(
+        "tgt_in and tgt_out swapped",
+        "return `(tgt_in, tgt_out)`: first BOS + answer, then answer + EOS.",
+        lambda a, bos_id, eos_id: _solution_teacher_forcing_pair(a, bos_id, eos_id)[::-1],
+    ),
+    Mistake(
+        "EOS forgotten in tgt_out (the model never learns to stop)",
+        "append EOS to the answer: `tgt_out = torch.cat([answers, eos], dim=1)`, shape (B, L+1).",
+        lambda a, bos_id, eos_id: (_with_token(a, bos_id, True), a),
+    ),
+    Mistake(
+        "BOS appended at the end instead of the start",
+        "BOS is what the decoder reads *first*: `torch.cat([bos, answers], dim=1)`.",
+        lambda a, bos_id, eos_id: (_with_token(a, bos_id, False), _with_token(a, eos_id, False)),
+    ),
+    Mistake(
+        "BOS and EOS swapped",
+        "`tgt_in` starts with BOS (`bos_id`), `tgt_out` ends with EOS (`eos_id`).",
+        lambda a, bos_id, eos_id: (_with_token(a, eos_id, True), _with_token(a, bos_id, False)),
+    ),
+    Mistake(
+        "BOS/EOS ids hard-coded instead of using bos_id and eos_id",
+        "use the arguments `bos_id` and `eos_id`: another vocabulary has other ids.",
+        lambda a, bos_id, eos_id: (_with_token(a, BOS, True), _with_token(a, EOS, False)),
+    ),
+)
+
+
+def _solution_greedy_next_token(logits: torch.Tensor) -> torch.Tensor:
+    last = logits[:, -1, :]  # (B, t, V) -> (B, V): only the newest position predicts the next token
+    return last.argmax(dim=-1)  # (B,): the id of the highest score
+
+
+def _greedy_cases() -> list[Case]:
+    g = _gen(702)
+    return [
+        Case("logits (2, 3, 13): B=2, t=3, V=13", (_randn(g, 2, 3, 13, std=3.0),)),
+        Case("logits (4, 6, 13)", (_randn(g, 4, 6, 13, std=3.0),)),
+        Case("one position so far: logits (3, 1, 7)", (_randn(g, 3, 1, 7, std=3.0),)),
+        Case("batch of 1: logits (1, 5, 9)", (_randn(g, 1, 5, 9, std=3.0),)),
+    ]
+
+
+_GREEDY_MISTAKES = (
+    Mistake(
+        "a prediction for every position, not only the last",
+        "only the last position predicts the *next* token: `logits[:, -1, :].argmax(dim=-1)`, shape (B,).",
+        lambda logits: logits.argmax(dim=-1),
+    ),
+    Mistake(
+        "the first position instead of the last",
+        "the newest position is the last one: `logits[:, -1, :]`.",
+        lambda logits: logits[:, 0, :].argmax(dim=-1),
+    ),
+    Mistake(
+        "indexed the batch instead of time (logits[-1])",
+        "`logits[-1]` is the last *sequence* of the batch; take the last position of every sequence: "
+        "`logits[:, -1, :]`.",
+        lambda logits: logits[-1].argmax(dim=-1),
+    ),
+    Mistake(
+        "argmax over the wrong axis",
+        "pick the best token of each sequence: argmax over the vocabulary, `dim=-1`.",
+        lambda logits: logits[:, -1, :].argmax(dim=0),
+    ),
+    Mistake(
+        "returned the highest score, not its token id",
+        "`max(...).values` is the score; the token is its index: `argmax(dim=-1)` (or `max(...).indices`).",
+        lambda logits: logits[:, -1, :].max(dim=-1).values,
+    ),
+)
+
+
+LESSON_EXERCISES: tuple[Exercise, ...] = (
+    Exercise(
+        "teacher_forcing_pair",
+        "07",
+        "(tgt_in, tgt_out) for teacher forcing from answers (B, L): BOS + answer and answer + EOS, each "
+        "(B, L+1).",
+        _solution_teacher_forcing_pair,
+        _solution_teacher_forcing_pair,
+        _teacher_forcing_cases,
+        (Out("tgt_in", "long", "(B, L+1)"), Out("tgt_out", "long", "(B, L+1)")),
+        _TEACHER_FORCING_MISTAKES,
+    ),
+    Exercise(
+        "greedy_next_token",
+        "07",
+        "one greedy decoding step: the id of the highest-scoring token at the last position, shape (B,).",
+        _solution_greedy_next_token,
+        _solution_greedy_next_token,
+        _greedy_cases,
+        (Out("next_token", "long", "(B,)"),),
+        _GREEDY_MISTAKES,
+    ),
+)
