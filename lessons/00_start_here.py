@@ -114,8 +114,8 @@ print(f"attn_lib imported OK; a 2x3 tensor has shape {tuple(x.shape)}")
 # ## 3. Is your machine ready?
 #
 # The next cell prints what the course runs on. Your versions and thread counts may differ
-# from the ones stored here (this cell's output is the one that is *allowed* to differ, and
-# the automatic tests skip it); the last column says whether each version is new enough.
+# from the ones stored here (this cell's output is one of the few that are *allowed* to
+# differ, like the widgets'; the automatic tests skip it); the last column says whether each version is new enough.
 
 # %% tags=["nbval-ignore-output"]
 def at_least(version: str, minimum: tuple[int, int]) -> str:
@@ -219,49 +219,50 @@ display(widgets.VBox([score_w, view]))
 #   result is what a *common mistake* gives, it names that mistake and suggests a fix;
 # - **green**: every input gave the expected result.
 #
-# Here is an exercise from lesson 01, a soft lookup: mix the `values` with the softmax weights of
-# the dot products `keys @ query`. First the function as a lesson ships it, with an empty body:
+# Here is a warm-up exercise (it is not one of the lessons' own). A softmax is "exponentiate,
+# then normalise"; the second half on its own: divide every row of `x` (the last axis) by the
+# row's sum, so that each row sums to 1. First the function as a lesson ships it, with an
+# empty body:
 
 # %%
-from attn_lib.exercises import check_soft_lookup
+from attn_lib.exercises import check_normalise_rows
 
 
-def my_soft_lookup(query, keys, values):
-    """query (d_k,), keys (n, d_k), values (n, d_v) -> (d_v,)."""
+def my_normalise_rows(x):
+    """x (..., n) with positive entries -> same shape, every row divided by its sum."""
     ...  # your code here
 
 
-check_soft_lookup(my_soft_lookup)
+check_normalise_rows(my_normalise_rows)
 
 # %% [markdown]
-# A first attempt that forgets the last step: it returns the weights instead of mixing the values
-# with them. The check recognises the mistake:
+# A first attempt that divides by the sum of **all** entries. On a single row that is right, but
+# the check also tries several rows and a batch, and recognises the mistake:
 
 
 # %%
-def my_soft_lookup(query, keys, values):
-    weights = torch.softmax(keys @ query, dim=-1)  # (n,): one weight per key
-    return weights  # forgot: mix the values with the weights
+def my_normalise_rows(x):
+    return x / x.sum()  # the total of every entry, not each row's own sum
 
 
-check_soft_lookup(my_soft_lookup)
+check_normalise_rows(my_normalise_rows)
 
 # %% [markdown]
-# And fixed as the hint says:
+# And fixed as the hint says (`keepdim=True` keeps the summed axis with size 1, so that each
+# row is divided by its own sum):
 
 
 # %%
-def my_soft_lookup(query, keys, values):
-    weights = torch.softmax(keys @ query, dim=-1)  # (n,): one weight per key
-    return weights @ values  # (n,) @ (n, d_v) -> (d_v,)
+def my_normalise_rows(x):
+    return x / x.sum(dim=-1, keepdim=True)  # (..., n) / (..., 1)
 
 
-check_soft_lookup(my_soft_lookup)
+check_normalise_rows(my_normalise_rows)
 
 # %% [markdown]
-# The result also works as `True`/`False` (`bool(check_soft_lookup(my_soft_lookup))`). Stuck on an
-# exercise? `show_solution("soft_lookup")` (after `from attn_lib.exercises import show_solution`)
-# shows one solution; any function that passes the check is right.
+# The result also works as `True`/`False` (`bool(check_normalise_rows(my_normalise_rows))`). Stuck
+# on an exercise? `show_solution("normalise_rows")` (after `from attn_lib.exercises import
+# show_solution`) shows one solution; any function that passes the check is right.
 
 # %% [markdown]
 # ## 6. Resetting a lesson

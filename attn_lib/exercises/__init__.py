@@ -23,7 +23,7 @@ head_dim, ``d_k``/``d_v`` key/value widths, ``n`` number of keys, ``L`` answer l
 The package, one concept per module: ``result`` (:class:`CheckResult`), ``core`` (the records
 and the engine that runs, compares and matches mistakes), ``problems`` (what differs, in
 words), ``inputs`` and ``flaws`` (seeded inputs and flawed variants several lessons share), and
-``lesson01`` .. ``lesson07`` (each lesson's solutions, inputs and mistakes, in its
+``lesson00`` .. ``lesson07`` (each lesson's solutions, inputs and mistakes, in its
 ``LESSON_EXERCISES``). A new exercise goes into its lesson's module and gets a ``check_<name>``
 here.
 """
@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07
+from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07
 from .core import INPLACE_MISTAKE, Exercise, Mistake
 from .core import Case as Case  # Case and Out: not in __all__, importable from here as before
 from .core import Out as Out
@@ -55,6 +55,7 @@ __all__ = [
     "check_masked_attention_weights",
     "check_merge_heads",
     "check_multi_head_attention",
+    "check_normalise_rows",
     "check_padding_mask",
     "check_positional_encoding",
     "check_scaled_dot_product_attention",
@@ -71,7 +72,7 @@ __all__ = [
 
 EXERCISES: dict[str, Exercise] = {
     ex.name: ex
-    for lesson in (lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07)
+    for lesson in (lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07)
     for ex in lesson.LESSON_EXERCISES
 }
 
@@ -107,6 +108,11 @@ def show_solution(name: str) -> Solution:
 
 
 # ======================================================================== the checkers
+
+
+def check_normalise_rows(fn: Callable[..., Any]) -> CheckResult:
+    """Lesson 00 (warm-up). Check ``my_normalise_rows(x)``: each row divided by its sum."""
+    return EXERCISES["normalise_rows"].check(fn)
 
 
 def check_attention_weights(fn: Callable[..., Any]) -> CheckResult:

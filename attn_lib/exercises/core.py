@@ -61,7 +61,7 @@ class Exercise:
 
     Attributes:
         name: the exercise (the learner writes ``my_<name>``, checked by ``check_<name>``).
-        lesson: the lesson number, ``"01"`` .. ``"07"``.
+        lesson: the lesson number, ``"00"`` (the warm-up) .. ``"07"``.
         description: one line: what the function computes.
         reference: a readable solution with the signature the learner writes (``show_solution``
             shows it); ``signature`` (e.g. ``"my_stable_softmax(x)"``) is read from it.
@@ -185,14 +185,21 @@ def _match_mistake(
 ) -> tuple[Mistake, bool] | None:
     """The known mistake that behaves like the learner's code on the failing case.
 
-    Among the variants that agree on it, the one agreeing on the most cases wins (ties: the
-    order of ``ex.mistakes``). Returns the mistake and whether it agreed on every case.
+    Only a variant that is itself wrong on that case can explain the failure (matching uses a
+    looser tolerance than the check, so a variant that is right there could otherwise match a
+    result that is only slightly off). Among the variants that agree on it, the one agreeing
+    on the most cases wins (ties: the order of ``ex.mistakes``). Returns the mistake and
+    whether it agreed on every case.
     """
     best: tuple[Mistake, int] | None = None
+    expected = ex.expected(*_clone(cases[failed].args))
     for mistake in ex.mistakes:
         for variant in (mistake.fn, *mistake.alternatives):
-            if not _agree(_call(variant, cases[failed].args, ex.arg_names), learner[failed]):
+            theirs = _call(variant, cases[failed].args, ex.arg_names)
+            if not _agree(theirs, learner[failed]):
                 continue
+            if theirs.error is None and _output_problem(theirs.value, expected, ex) is None:
+                continue  # right on this input (e.g. a mistake that only shows elsewhere): cannot explain it
             score = sum(
                 _agree(_call(variant, case.args, ex.arg_names), out)
                 for case, out in zip(cases, learner, strict=True)
