@@ -218,10 +218,12 @@ def plot_soft_lookup(
 
     # middle: weights
     all_equal = float(w.max() - w.min()) < 1e-6
+    tied = [j for j in range(len(labels)) if float(w.max() - w[j]) < 1e-6]  # keys sharing the top weight
     bars = ax_w.bar(range(len(labels)), w.numpy(), color=colours)
     if not all_equal:
-        bars[best].set_edgecolor("black")
-        bars[best].set_linewidth(2)
+        for j in tied:
+            bars[j].set_edgecolor("black")
+            bars[j].set_linewidth(2)
     ax_w.axhline(
         1 / len(labels), color="black", linestyle=":", linewidth=1, label=f"equal weights, 1/{len(labels)}"
     )
@@ -229,7 +231,11 @@ def plot_soft_lookup(
         ax_w.text(j, wj + 0.02, f"{wj:.2f}", ha="center", va="bottom", fontsize=9)
     ax_w.set_xticks(range(len(labels)))
     ax_w.set_xticklabels(
-        [f"{name}\ns={s:+.2f}" for name, s in zip(labels, state["scores"].tolist(), strict=True)], fontsize=9
+        [
+            f"{name}\ns={round(s, 2) + 0.0:+.2f}"
+            for name, s in zip(labels, state["scores"].tolist(), strict=True)
+        ],
+        fontsize=9,
     )
     ax_w.set_ylim(0, 1.25)
     ax_w.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
@@ -272,6 +278,9 @@ def plot_soft_lookup(
     top = state["max_weight"]
     if all_equal:
         verdict = "all weights are equal: the output is the plain mean of the values"
+    elif len(tied) > 1:
+        names = " and ".join(f'"{labels[j]}"' for j in tied)
+        verdict = f"{names} tie ({top:.2f} each): equally like the query"
     elif top > 0.99:
         verdict = f'"{labels[best]}" takes {top:.1%} of the weight: almost a hard lookup'
     else:
@@ -360,16 +369,16 @@ def scaling_curves(
 
 
 def plot_scaling_demo(d_k: int, scaled: bool, seed: int = 0, num_keys: int = 16) -> Figure:
-    """Left: the weights of one query over ``num_keys`` random keys at this d_k (scaled or
-    not). Right: the gradient size ‖∂weights/∂scores‖ against d_k (medians of 200 draws,
-    with and without scaling) with this draw marked.
+    """Left: the weights p = softmax(z) of one query over ``num_keys`` random keys at this d_k
+    (scores z scaled or not). Right: the gradient size ‖∂p/∂z‖_F against d_k (medians of 200
+    draws of seed 0, with and without scaling) with this draw (``seed``) marked.
     """
     import math
 
     demo = scaling_demo(d_k, scaled, seed, num_keys)
     p = demo["weights"][0]  # (T_k,)
     top, ent, grad = float(demo["max_weight"][0]), float(demo["entropy"][0]), float(demo["grad_norm"][0])
-    curves = scaling_curves(seed=seed, num_keys=num_keys)  # medians of 200 draws
+    curves = scaling_curves(seed=0, num_keys=num_keys)  # medians of 200 draws; fixed, so they never move
     fig, (ax_w, ax_g) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1.1, 1]})
 
     colours = ["#e76f51" if j == int(p.argmax()) else "#2a9d8f" for j in range(num_keys)]
@@ -392,16 +401,21 @@ def plot_scaling_demo(d_k: int, scaled: bool, seed: int = 0, num_keys: int = 16)
     ax_g.set_yscale("log")
     ax_g.set_ylim(1e-12, 1.5)
     ax_g.set_xlabel("d_k (query/key width)")
-    ax_g.set_ylabel("‖∂weights/∂scores‖ (Frobenius)")
+    ax_g.set_ylabel(r"$\|\partial p/\partial z\|_F$ (log scale)")
     ax_g.legend(loc="lower left", fontsize=8, frameon=False)
     ax_g.set_title(f"gradient size of this draw: {grad:.2g}")
 
     how = f"scores ÷ √d_k = ÷ {math.sqrt(d_k):.3g}" if scaled else "unscaled scores"
-    verdict = (
-        f"saturated: one key takes {top:.0%} and the gradient is {grad:.2g}"
-        if top > 0.99
-        else "the weights are spread over several keys"
-    )
+    kind = "scaled" if scaled else "unscaled"
+    typical = ""
+    if d_k in curves["d_k"]:  # how this draw compares with the median of 200 draws at this d_k
+        typical = f" (median of 200 draws: {float(curves[kind]['max_weight'][curves['d_k'].index(d_k)]):.0%})"
+    if top > 0.99:
+        verdict = f"saturated: one key takes {top:.0%} and the gradient is {grad:.2g}"
+    elif top > 0.5:
+        verdict = f"one key takes {top:.0%} in this draw{typical}"
+    else:
+        verdict = f"the weights are spread over several keys, the largest {top:.0%}{typical}"
     fig.suptitle(f"d_k = {d_k}, {how}: {verdict}")
     fig.tight_layout()
     return fig
@@ -567,7 +581,8 @@ def plot_encoder_attention(
     is_pad = [t == pad_label for t in words]
 
     fig, (ax_map, ax_bar) = plt.subplots(1, 2, figsize=(10, 3.9), gridspec_kw={"width_ratios": [1.15, 1]})
-    plot_attention(full, words, words, title=f"layer {layer}, {head_name}", ax=ax_map, vmax=None)
+    # a fixed 0..1 colour scale: an untrained, nearly uniform map must look nearly uniform
+    plot_attention(full, words, words, title=f"layer {layer}, {head_name}", ax=ax_map, vmax=1.0)
     ax_map.add_patch(Rectangle((-0.5, token - 0.5), T, 1, fill=False, edgecolor="red", linewidth=2.5))
 
     colours = ["#bbbbbb" if p else "#2a9d8f" for p in is_pad]
@@ -587,7 +602,10 @@ def plot_encoder_attention(
     ax_bar.set_ylabel("attention weight")
     ax_bar.set_title(f'row of query "{words[token]}" (position {token})')
     where = " (a padding position: it attends, but its output is never used)" if is_pad[token] else ""
-    fig.suptitle(f'"{words[token]}" takes most from "{words[best]}" ({float(row[best]):.2f}){where}')
+    fig.suptitle(
+        f'"{words[token]}" takes most from "{words[best]}" ({float(row[best]):.2f}; '
+        f"uniform would be {1.0 / n_real:.2f}){where}"
+    )
     fig.tight_layout()
     return fig
 

@@ -235,7 +235,7 @@ assert agree == len(directions)
 # So, for keys of equal length, "resembles the query" means "points in a similar
 # direction", and the value of the most similar key always gets the largest share of the
 # mix. (If keys had different lengths, a longer key would get a larger score at the same
-# angle: the dot product measures direction **and** length. Check-yourself question 3 is
+# angle, as long as the angle is under 90°: the dot product measures direction **and** length. Check-yourself question 3 is
 # about that.)
 #
 # ## 7. The length of the query: sharper or flatter
@@ -393,7 +393,8 @@ print("outputs with the 1/√2 scale (flatter weights, closer to the mean (1.5, 
 #   `legs_and_wheels["bird"] = (2, 0)`: nearly a hard lookup.
 # - Turn the angle slowly at length 1 and at length 5. When does the output jump, when
 #   does it glide?
-# - Can you make the output leave the region spanned by the four values (say, reach 5 legs)?
+# - Can you make the output leave the quadrilateral with the four values as its corners
+#   (their convex hull), say, reach 5 legs?
 
 # %% tags=["nbval-ignore-output"]
 angle_w = widgets.IntSlider(
@@ -503,7 +504,7 @@ check_soft_lookup(my_soft_lookup)
 #    The softmax runs along the last dimension, over the 7 keys, so each row sums to 1.
 # 5. No. The weights are positive and sum to 1, so the output is a weighted *average* of
 #    the values: every coordinate lies between the smallest and the largest value of that
-#    coordinate (the output stays inside the region the values span).
+#    coordinate; more precisely, the output stays inside the convex hull of the values.
 #
 # </details>
 #

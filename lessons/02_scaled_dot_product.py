@@ -184,7 +184,7 @@ print("attn_lib == torch: max |difference| =", f"{(out_lib - out_torch).abs().ma
 print(
     "exp(88.) =", torch.exp(torch.tensor(88.0)).item(), "  exp(89.) =", torch.exp(torch.tensor(89.0)).item()
 )
-big = torch.tensor([1000.0, 1001.0, 1002.0])  # float32
+big = torch.tensor([1000.0, 1001.0, 1002.0])  # (3,) float32
 naive = torch.exp(big) / torch.exp(big).sum()
 print("exp(x)             :", torch.exp(big))
 print("naive softmax(x)   :", naive)
@@ -211,11 +211,20 @@ torch.testing.assert_close(torch.exp(small) / torch.exp(small).sum(), attn_lib.s
 print("softmax([1000, 1001, 1002]) == softmax([0, 1, 2]):", torch.allclose(stable, attn_lib.softmax(small)))
 
 # %% [markdown]
-# This is `attn_lib.softmax` (it also gives all-zero weights, not `nan`, to a row whose
-# scores are all $-\infty$: a query that may attend to nothing, lesson 05). PyTorch's
-# `torch.softmax` subtracts the maximum internally too. Note the last line: only the
-# *differences* between scores matter, never their level.
+# This is `attn_lib.softmax`. PyTorch's `torch.softmax` subtracts the maximum internally
+# too. Note the last line: only the *differences* between scores matter, never their level.
 #
+# One case where the two differ: a row whose scores are **all** $-\infty$, a query that may
+# attend to nothing (it happens with masks, lesson 05). Its maximum is $-\infty$ and
+# $-\infty - (-\infty)$ is `nan`. `attn_lib.softmax` defines the answer as all-zero weights
+# instead, so no `nan` spreads through a model:
+
+# %%
+nothing = torch.full((3,), -math.inf)  # (3,) every key blocked
+print("torch.softmax   :", torch.softmax(nothing, dim=-1))
+print("attn_lib.softmax:", attn_lib.softmax(nothing))
+
+# %% [markdown]
 # ## 5. Temperature
 #
 # Dividing the scores by a number $\tau > 0$ before the softmax, $\text{softmax}(x/\tau)$,
@@ -524,7 +533,8 @@ check_stable_softmax(my_stable_softmax)
 #
 # The optional `mask` is a bool tensor broadcastable to `(..., T_q, T_k)`, **True = may attend**:
 # set the scores where it is False to −∞ *before* the softmax. A query whose keys are all blocked
-# gets zeros (weights and output), not NaN: that is the library's convention.
+# gets zeros (weights and output), not NaN: that is the library's convention (section 4 showed
+# it for `attn_lib.softmax`; masks are the subject of lesson 05, and the checker tests them here).
 #
 # Stuck? `show_solution("scaled_dot_product_attention")`.
 
@@ -558,7 +568,7 @@ check_scaled_dot_product_attention(my_scaled_dot_product_attention)
 #   (1027.6 measured at $d_k = 1024$), $\operatorname{Var}(q\cdot k/\sqrt{d_k}) \approx 1$.
 #   Without scaling, at $d_k = 1024$ the median largest weight is 1.000, the entropy 0 and
 #   the softmax Jacobian $\|\partial p/\partial z\|_F \approx 10^{-5}$; with scaling they
-#   stay near 0.22, 2.4 nats and 0.30 for every $d_k$.
+#   stay near 0.22, 2.4 nats and 0.30 for every $d_k$ from 4 to 1024.
 #
 # ## Check yourself
 #

@@ -106,8 +106,9 @@ print("same shape as split_heads:", wrong.shape == heads.shape, "  same contents
 
 # %% [markdown]
 # Its "position 0" row `[0, 1, 2, 3]` is right by luck, its "position 1" row `[4, 5, 6, 7]`
-# is really the second half of position 0's features. A model built on it still trains and
-# runs, just worse; only a check like this one finds it.
+# is really the second half of position 0's features: each "head" now mixes features of
+# different positions, so attention compares pieces of tokens rather than tokens. No error
+# is raised and every shape is right; only a check like this one finds it.
 #
 # `merge_heads` undoes `split_heads`: transpose back to `(B, T, H, Dh)`, then glue the heads
 # together to `(B, T, D)`. That glueing is the **concatenation** in the formula.
@@ -187,12 +188,19 @@ print("max |difference| < 1e-6:", (out - by_hand).abs().max().item() < 1e-6)
 # %% [markdown]
 # **Side by side, not stacked.** The seed calls this "scaled dot-product attention stacked
 # h times"; it is not a stack. No head reads another head's output: each reads `x`. Autograd
-# confirms it: head 0's output does not depend on head 1's weights *at all* (gradient exactly
-# zero), while it does depend on its own.
+# confirms it on the vectorised layer itself (our loop reads only head 0's rows by
+# construction, so it would prove nothing): a forward hook catches the input of $W^O$, the
+# concatenated heads, and we differentiate head 0's block of it. It does not depend on the
+# other heads' weights *at all* (gradient exactly zero), while it does depend on its own.
 
 # %%
+captured = []  # the input of out_proj, i.e. merge_heads(...) of all heads: (B, T, D)
+hook = mha.out_proj.register_forward_pre_hook(lambda module, args: captured.append(args[0]))
 mha.zero_grad()
-head_outputs[0].sum().backward()  # head 0's output from the loop above, before W^O
+mha(x, x, x)  # the vectorised layer, with gradients
+hook.remove()
+concat_in_layer = captured[0]  # (1, 5, 16); head i in features 4i .. 4i+3
+concat_in_layer[..., :head_dim].sum().backward()  # head 0's output inside the layer, before W^O
 for name, proj in [("W^Q", mha.q_proj), ("W^K", mha.k_proj), ("W^V", mha.v_proj)]:
     grad = proj.weight.grad  # (16, 16); rows 4i .. 4i+3 belong to head i
     sizes = [grad[i * head_dim : (i + 1) * head_dim].abs().sum().item() for i in range(num_heads)]
@@ -374,8 +382,7 @@ plt.show()
 
 # %% [markdown]
 # The pictures are the rules; now the numbers. Position 0 has no previous position: all its
-# head-0 scores are 0, so its weights are uniform, $1/8$ each (trained models often park
-# such attention on the first token). Every other row of head 0 puts its weight on i − 1,
+# head-0 scores are 0, so its weights are uniform, $1/8$ each. Every other row of head 0 puts its weight on i − 1,
 # and every row of head 1 on the positions with the same token.
 
 # %%
@@ -409,7 +416,7 @@ print("head 1 at position 1 ('b'): weight per position", [round(v, 2) for v in o
 # %% [markdown]
 # **The same weights in one head.** Give a single head of full width (`num_heads = 1`,
 # `head_dim = 16`) exactly these parameters. Its scores are the *sum* of the two heads'
-# scores (section 3), and one softmax must serve both rules: each row splits its weight
+# scores (section 3), divided by $\sqrt{16}$ rather than $\sqrt{8}$, and one softmax must serve both rules: each row splits its weight
 # between the previous position and the same-token positions, and its output is a blend.
 
 # %%
@@ -446,8 +453,7 @@ plt.show()
 # **one** fixed pair of random $W^Q, W^K$ of shape `(32, 32)`. Changing `num_heads` changes
 # nothing but how the 32 features are cut: 1 head of 32, 2 of 16, 4 of 8 or 8 of 4. The
 # weights are random, so the maps mean nothing yet; what to see is that every head has its
-# own map, that a head with fewer dimensions has less to compare positions with, and that
-# `head_dim = d_model / num_heads`. All four heads for `num_heads = 4`:
+# own map and that `head_dim = d_model / num_heads`. All four heads for `num_heads = 4`:
 
 # %%
 r = head_map(num_heads=4, head=0, seed=0)

@@ -171,8 +171,10 @@ plt.show()
 #   PE[pos, 2i+1] = \cos\!\left(\frac{pos}{10000^{2i/d_\text{model}}}\right).$$
 #
 # Each pair is one frequency $\omega_i = 10000^{-2i/d_\text{model}}$: pair 0 turns fast
-# (wavelength $2\pi$ positions), the last pair very slowly (wavelength close to
-# $2\pi \cdot 10000$). Two entries by hand, compared with the library's table:
+# (wavelength $2\pi$ positions), the last pair slowest: wavelength
+# $2\pi \cdot 10000^{(d_\text{model}-2)/d_\text{model}}$, which approaches the paper's
+# $2\pi \cdot 10000$ only as $d_\text{model}$ grows (the cell prints it for $d_\text{model} = 32$).
+# Two entries by hand, compared with the library's table:
 
 # %%
 pe_table = attn_lib.sinusoidal_positional_encoding(max_len=50, d_model=d_model)  # (50, 32) = (T_max, D)
@@ -186,8 +188,9 @@ for pos, i in [(3, 2), (17, 9)]:
     print(f"table {from_table[0]:+.6f} {from_table[1]:+.6f}")
     assert max(abs(a - b) for a, b in zip(by_hand, from_table, strict=True)) < 1e-6
 
-wavelengths = 2 * math.pi * 10000 ** (torch.arange(0, d_model, 2) / d_model)
+wavelengths = 2 * math.pi * 10000 ** (torch.arange(0, d_model, 2) / d_model)  # (D/2,) = (16,), one per pair
 print(f"wavelength of pair 0: {wavelengths[0]:.2f} positions, of pair 15: {wavelengths[-1]:.0f} positions")
+print(f"2π · 10000 = {2 * math.pi * 10000:.0f}; 2π · 10000^(30/32) = {2 * math.pi * 10000 ** (30 / 32):.0f}")
 
 # %% [markdown]
 # The whole table as a picture: one row per position, one column per dimension. Left
@@ -212,7 +215,7 @@ plt.show()
 # which does not contain $p$ at all. Measured for several starting positions $p$:
 
 # %%
-ks = torch.arange(0, 40)
+ks = torch.arange(0, 40)  # (40,) distances k
 fig, ax = plt.subplots(figsize=(8, 3.5))
 curves = []
 for p, size in ((0, 9), (5, 6), (10, 3)):
@@ -220,7 +223,7 @@ for p, size in ((0, 9), (5, 6), (10, 3)):
     curves.append(dots)
     ax.plot(ks, dots, marker="o", markersize=size, linewidth=1, label=f"p = {p}")
 omegas = 10000 ** (-torch.arange(0, d_model, 2) / d_model)  # (D/2,)
-formula = torch.cos(ks[:, None] * omegas).sum(-1)  # Σ_i cos(k ω_i)
+formula = torch.cos(ks[:, None] * omegas).sum(-1)  # (40,): Σ_i cos(k ω_i) for each k
 ax.plot(ks, formula, color="black", linestyle="--", linewidth=1, label="Σ cos(k ωᵢ)")
 ax.set_xlabel("distance k (positions)")
 ax.set_ylabel("PE[p] · PE[p+k]")
@@ -239,7 +242,7 @@ print("PE[p]·PE[p] = |PE[p]|² =", round(curves[0][0].item(), 4), "= d_model / 
 
 # %%
 k = 3
-R = torch.zeros(d_model, d_model)  # block-diagonal: one 2x2 rotation per frequency
+R = torch.zeros(d_model, d_model)  # (D, D) = (32, 32), block-diagonal: one 2x2 rotation per frequency
 for i, w in enumerate(omegas.tolist()):
     c, s = math.cos(k * w), math.sin(k * w)
     R[2 * i : 2 * i + 2, 2 * i : 2 * i + 2] = torch.tensor([[c, -s], [s, c]])  # (sin, cos) -> shifted
@@ -252,9 +255,10 @@ print(f"PE[p + {k}] == PE[p] @ R_{k} for all p = 0..{pe_table.shape[0] - k - 1}:
 # The paper multiplies the embeddings by $\sqrt{d_\text{model}}$ (§3.4), then adds the
 # encoding. It does not say why. A reading that fits the authors' code (tensor2tensor): the
 # embedding table is initialised with standard deviation $1/\sqrt{d_\text{model}}$ (we did
-# the same, and already applied the factor, in section 1), so the factor brings a token vector to about the size of a
-# positional encoding, whose norm is exactly $\sqrt{d_\text{model}/2} = 4$. Neither drowns
-# the other:
+# the same in section 1), so after the factor each entry has standard deviation about 1 and
+# a token vector has norm about $\sqrt{d_\text{model}} \approx 5.7$: the size of a positional
+# encoding, whose norm is exactly $\sqrt{d_\text{model}/2} = 4$ (half of its entries are
+# sines, half cosines, $\sin^2 + \cos^2 = 1$ per pair). Neither drowns the other:
 
 # %%
 tokens = ids("the cat sat")  # (1, 3)
@@ -465,7 +469,7 @@ print('"a dog ran fast" alone == its 4 real rows in the padded batch: True')
 # - a `<pad>` query: it attends to real tokens, but its output is never used.
 #
 # **Be warned: this encoder is untrained** (random but seeded weights). Its weights are close
-# to uniform, as attention always is before training, and the patterns mean nothing yet. The
+# to uniform (typical at initialisation with the √d_k scale), and the patterns mean nothing yet. The
 # maps of a *trained* model come in lesson 07. The picture below is the widget's first view.
 
 # %%

@@ -162,6 +162,16 @@ def test_plot_soft_lookup_says_what_happens_at_the_extremes():
     assert "hard lookup" in plot_soft_lookup(180, 8.0, KEYS, VALUES, LABELS)._suptitle.get_text()
 
 
+def test_plot_soft_lookup_names_every_key_of_a_tie_and_outlines_their_bars():
+    fig = plot_soft_lookup(45, 2.0, KEYS, VALUES, LABELS)  # halfway between "cat" and "bird"
+    title = fig._suptitle.get_text()
+    assert '"cat" and "bird" tie' in title
+    assert "largest weight" not in title
+    outlined = [bar.get_linewidth() for bar in fig.axes[1].patches]
+    assert outlined[0] == outlined[1] == 2
+    assert outlined[2] != 2 and outlined[3] != 2
+
+
 def test_plot_soft_lookup_rejects_labels_or_values_it_cannot_draw():
     with pytest.raises(ValueError, match="labels must name the 4 keys"):
         plot_soft_lookup(0, 1.0, KEYS, VALUES, LABELS[:3])

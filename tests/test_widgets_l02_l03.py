@@ -125,7 +125,25 @@ def test_plot_scaling_demo_says_when_the_softmax_is_saturated():
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 2
     assert "saturated" in fig._suptitle.get_text()
-    assert "spread" in plot_scaling_demo(1024, True)._suptitle.get_text()
+    assert "spread" in plot_scaling_demo(64, True)._suptitle.get_text()
+    assert "saturated" not in plot_scaling_demo(1024, True)._suptitle.get_text()
+
+
+def test_plot_scaling_demo_says_when_one_key_dominates_before_saturation():
+    top = float(scaling_demo(16, False)["max_weight"][0])  # the widget's first view
+    assert 0.5 < top <= 0.99
+    title = plot_scaling_demo(16, False)._suptitle.get_text()
+    median = float(scaling_curves()["unscaled"]["max_weight"][SCALING_DK_CHOICES.index(16)])
+    assert f"one key takes {top:.0%} in this draw (median of 200 draws: {median:.0%})" in title
+    assert "spread" not in title
+
+
+def test_plot_scaling_demo_reference_curves_do_not_move_with_the_seed():
+    lines = [
+        [ln.get_ydata().tolist() for ln in plot_scaling_demo(64, False, seed=s).axes[1].lines[:2]]
+        for s in (0, 3)
+    ]
+    assert lines[0] == lines[1]
 
 
 # ------------------------------------------------ lesson 03
