@@ -42,9 +42,13 @@ def _check_bool_mask(name: str, mask: object) -> torch.Tensor:
 def causal_mask(T_q: int, T_k: int | None = None, device: torch.device | str | None = None) -> torch.Tensor:
     """Bool ``(T_q, T_k)`` mask, True on and below the diagonal: query i may see keys j <= i.
 
-    With ``T_k > T_q`` (queries are the *last* ``T_q`` positions, as when decoding with a
-    cache of ``T_k - T_q`` earlier keys) the diagonal is shifted so that query i sees keys
-    ``j <= i + (T_k - T_q)``, like ``is_causal`` with an offset.
+    With ``T_k > T_q`` the queries are taken to be the *last* ``T_q`` of the ``T_k``
+    positions, as when decoding with a cache of ``T_k - T_q`` earlier keys: the diagonal is
+    aligned bottom-right, so query i sees keys ``j <= i + (T_k - T_q)`` and the last query
+    sees every key. (PyTorch's ``scaled_dot_product_attention(..., is_causal=True)`` aligns
+    it top-left instead: query i sees ``j <= i`` whatever ``T_k`` is.) With ``T_k < T_q``
+    the diagonal is not shifted (query i sees keys ``j <= min(i, T_k - 1)``), so no row is
+    fully masked.
     """
     T_q = _check_length("T_q", T_q)
     T_k = T_q if T_k is None else _check_length("T_k", T_k)

@@ -44,6 +44,24 @@ def test_causal_mask_with_offset_equals_shifted_tril(T_q, T_k):
     assert torch.equal(causal_mask(T_q, T_k), expected)
 
 
+def test_causal_mask_with_longer_keys_is_aligned_bottom_right_unlike_torch_is_causal():
+    q, k, v = torch.randn(3, 4), torch.randn(5, 4), torch.randn(5, 2)
+    top_left = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+    ours = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=causal_mask(3, 5))
+    unshifted = torch.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=torch.ones(3, 5, dtype=torch.bool).tril(diagonal=0)
+    )
+    torch.testing.assert_close(top_left, unshifted)  # is_causal = tril without a shift
+    assert not torch.allclose(ours, top_left)
+
+
+@pytest.mark.parametrize(("T_q", "T_k"), [(4, 1), (5, 3), (6, 5)])
+def test_causal_mask_with_shorter_keys_is_not_shifted_and_masks_no_row_fully(T_q, T_k):
+    mask = causal_mask(T_q, T_k)
+    assert torch.equal(mask, torch.ones(T_q, T_k, dtype=torch.bool).tril())
+    assert bool(mask.any(dim=-1).all())
+
+
 def test_causal_mask_last_query_sees_every_key_when_keys_are_longer():
     assert bool(causal_mask(3, 8)[-1].all())
 
