@@ -630,7 +630,13 @@ def _check_generation_step(model: torch.nn.Module, tgt: torch.Tensor, t: int, la
 
 @torch.no_grad()
 def generation_prefix_attention(
-    model: torch.nn.Module, src: torch.Tensor, tgt: torch.Tensor, t: int, layer: int = 0, head: int = 0
+    model: torch.nn.Module,
+    src: torch.Tensor,
+    tgt: torch.Tensor,
+    t: int,
+    layer: int = 0,
+    head: int = 0,
+    causal: bool = True,
 ) -> tuple[torch.Tensor, int]:
     """Decoder self-attention at generation step ``t``, computed from the prefix ``tgt[:, :t+1]`` only.
 
@@ -640,22 +646,30 @@ def generation_prefix_attention(
         tgt: the decoder input ``(1, T)`` (BOS followed by the generated tokens).
         t: the step: the decoder has seen positions ``0..t`` and predicts token ``t + 1``.
         layer, head: which decoder layer and head to show.
+        causal: False runs the decoder self-attention without the causal mask (padding
+            only), to show what goes wrong: earlier rows then change as tokens are added.
 
     Returns:
-        ``(weights, next_id)``: a ``(T, T)`` map whose rows ``0..t`` are the weights of that
-        step (later rows are NaN: those positions do not exist yet) and the id the model
-        predicts next (argmax of the logits at position ``t``).
+        ``(weights, next_id)``: a ``(T, T)`` map whose rows and columns ``0..t`` are the
+        weights of that step (everything else is NaN: those positions do not exist yet) and
+        the id the model predicts next (argmax of the logits at position ``t``).
     """
     _check_generation_step(model, tgt, t, layer, head)
+    if not isinstance(causal, bool):
+        raise ValueError(f"causal must be True or False, got {causal!r}")
     was_training = model.training
     model.eval()
     prefix = tgt[:, : t + 1]  # (1, t+1): all the decoder has at step t
-    maps = model.attention_maps(src, prefix).decoder_self[layer]  # (1, H, t+1, t+1)
-    logits = model.decode(prefix, model.encode(src), model.src_mask(src))  # (1, t+1, V)
+    src_mask = model.src_mask(src)  # (1, 1, 1, S) or None
+    # causal AND padding (1, 1, t+1, t+1), or padding only (1, 1, 1, t+1) without the causal mask
+    self_mask = model.tgt_mask(prefix) if causal else model.src_mask(prefix)
+    x = model._embed(model.tgt_embed, prefix)  # (1, t+1, D): token embedding × √d_model + PE, as in decode
+    x, self_maps, _ = model.decoder(x, model.encode(src), self_mask, src_mask, need_weights=True)
+    logits = model.generator(x)  # (1, t+1, V)
     model.train(was_training)
     T = tgt.shape[1]
     out = torch.full((T, T), float("nan"))
-    out[: t + 1, : t + 1] = maps[0, head]
+    out[: t + 1, : t + 1] = self_maps[layer][0, head]  # (1, H, t+1, t+1) -> (t+1, t+1)
     return out, int(logits[0, -1].argmax())
 
 
@@ -667,59 +681,68 @@ def generation_step_view(
     vocab: list[str],
     layer: int = 0,
     head: int = 0,
+    causal: bool = True,
 ) -> Figure:
-    """Step ``t`` of generation: the decoder self-attention map of the rows that exist so far.
+    """Step ``t`` of generation: the decoder self-attention map of the positions that exist so far.
 
-    Rows ``0..t`` are coloured by weight; their future cells (j > i) are grey, blocked by
-    the causal mask (weight exactly 0); rows after ``t`` are hatched: not generated yet.
-    ``vocab[id]`` is the string of token ``id``.
+    Cells (i, j) with i, j <= t are coloured by weight; with ``causal`` their future cells
+    (j > i) are grey, blocked by the causal mask (weight exactly 0). Rows and columns after
+    ``t`` are hatched: those tokens are not generated yet. ``vocab[id]`` is the string of
+    token ``id``. ``causal=False`` drops the causal mask (see
+    :func:`generation_prefix_attention`).
     """
     from matplotlib.patches import Patch, Rectangle
 
-    weights, next_id = generation_prefix_attention(model, src, tgt, t, layer, head)  # (T, T)
+    weights, next_id = generation_prefix_attention(model, src, tgt, t, layer, head, causal)  # (T, T)
     T = tgt.shape[1]
     words = [vocab[int(i)] for i in tgt[0]]
     shown = [w if i <= t else "?" for i, w in enumerate(words)]
     grid = weights.clone()
-    grid[torch.ones(T, T, dtype=torch.bool).triu(1)] = float("nan")  # blocked cells: grey
+    if causal:
+        grid[torch.ones(T, T, dtype=torch.bool).triu(1)] = float("nan")  # blocked cells: grey
 
     fig, ax = plt.subplots(figsize=(8, 5))
     cmap = plt.get_cmap("viridis").with_extremes(bad="#d9d9d9")  # NaN (blocked) cells: grey
     im = ax.imshow(grid.numpy(), cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto")
-    if t + 1 < T:
-        ax.add_patch(
-            Rectangle((-0.5, t + 0.5), T, T - t - 1, facecolor="white", edgecolor="#999999", hatch="//")
-        )
+    not_yet = {"facecolor": "white", "edgecolor": "#999999", "hatch": "//"}
+    if t + 1 < T:  # tokens after t do not exist yet: their rows (queries) and columns (keys)
+        ax.add_patch(Rectangle((-0.5, t + 0.5), T, T - t - 1, **not_yet))
+        ax.add_patch(Rectangle((t + 0.5, -0.5), T - t - 1, t + 1, **not_yet))
     ax.add_patch(Rectangle((-0.5, t - 0.5), t + 1, 1, fill=False, edgecolor="red", linewidth=2.5))
     for i in range(t + 1):
-        for j in range(i + 1):
+        for j in range(t + 1 if not causal else i + 1):
             v = float(weights[i, j])
             ax.text(
                 j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="white" if v < 0.5 else "black"
             )
     ax.set_xticks(range(T))
     ax.set_yticks(range(T))
-    ax.set_xticklabels(shown, rotation=90 if max(map(len, shown)) > 2 else 0)
+    ax.set_xticklabels(shown)
+    for tick, label in zip(ax.get_xticklabels(), shown, strict=True):
+        tick.set_rotation(90 if len(label) > 2 else 0)  # words stand up, "?" stays upright
     ax.set_yticklabels(shown)
     ax.set_xlabel("key position (attended to)")
     ax.set_ylabel("query position (attending)")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="weight")
+    handles = [
+        Patch(**not_yet, label="not generated yet"),
+        Patch(facecolor="none", edgecolor="red", linewidth=2, label=f"step {t}: the newest row"),
+    ]
+    if causal:
+        handles.insert(0, Patch(facecolor="#d9d9d9", label="future key: masked, weight exactly 0"))
     ax.legend(
-        handles=[
-            Patch(facecolor="#d9d9d9", label="future key: masked, weight exactly 0"),
-            Patch(facecolor="white", edgecolor="#999999", hatch="//", label="not generated yet"),
-            Patch(facecolor="none", edgecolor="red", linewidth=2, label=f"step {t}: the newest row"),
-        ],
+        handles=handles,
         loc="upper center",
         bbox_to_anchor=(0.5, -0.3),
-        ncol=3,
+        ncol=len(handles),
         fontsize=8,
         frameon=False,
     )
     seen = " ".join(words[: t + 1])
+    mask_name = "causal mask on" if causal else "NO causal mask: earlier rows change as tokens are added"
     ax.set_title(
         f"step {t}: decoder input “{seen}” → predicts “{vocab[next_id]}”\n"
-        f"decoder self-attention, layer {layer}, head {head}",
+        f"decoder self-attention, layer {layer}, head {head}, {mask_name}",
         fontsize=10,
     )
     fig.tight_layout()
@@ -727,6 +750,8 @@ def generation_step_view(
 
 
 # ------------------------------------------------ lesson 06 (cross-attention)
+
+TIE_TOLERANCE = 0.005  # two weights closer than this are reported as a tie, not as an argmax
 
 
 def cross_attention_row(weights: torch.Tensor, target: int, head: int | None = None) -> torch.Tensor:
@@ -777,7 +802,9 @@ def plot_cross_attention_row(
 
     Left: the whole ``(T, S)`` cross-attention map (rows: target tokens, columns: source
     tokens) with the chosen row framed in red and the known alignment, if given, in dashed
-    orange. Right: that row as bars over the source tokens.
+    orange. Right: that row as bars over the source tokens. Weights within
+    ``TIE_TOLERANCE`` of the largest are reported and coloured as a tie, since the argmax
+    would pick the first of them by position alone.
 
     Args:
         weights, target, head: as in :func:`cross_attention_row`.
@@ -814,6 +841,7 @@ def plot_cross_attention_row(
         except RuntimeError as err:
             raise ValueError(f"mask of shape {tuple(m.shape)} does not broadcast to (T={T}, S={S})") from err
     best = int(row.argmax())
+    tied = [j for j in range(S) if float(row[best] - row[j]) < TIE_TOLERANCE]  # best and near-equals
     want = None if expected is None else expected[target]
 
     fig, (ax_map, ax_bar) = plt.subplots(1, 2, figsize=(11, 3.9), gridspec_kw={"width_ratios": [1.2, 1]})
@@ -824,7 +852,8 @@ def plot_cross_attention_row(
     ax_map.add_patch(Rectangle((-0.5, target - 0.5), S, 1, fill=False, edgecolor="red", linewidth=2.5))
 
     colours = ["#bbbbbb" if p else "#2a9d8f" for p in is_pad]
-    colours[best] = "#e76f51"
+    for j in tied:
+        colours[j] = "#e76f51"
     bars = ax_bar.bar(range(S), row.numpy(), color=colours)
     if want is not None:
         bars[want].set_edgecolor("black")
@@ -832,9 +861,13 @@ def plot_cross_attention_row(
     for j in range(S):
         note = "0 (masked)" if blocked[j] else f"{float(row[j]):.2f}" + (" (pad)" if is_pad[j] else "")
         ax_bar.text(j, float(row[j]) + 0.02, note, ha="center", va="bottom", fontsize=8)
-    handles = [Patch(facecolor="#e76f51", label="largest weight")]
+    handles = [Patch(facecolor="#e76f51", label="largest weight" if len(tied) == 1 else "largest (a tie)")]
     if want is not None:
-        handles.append(Patch(facecolor="white", edgecolor="black", linewidth=2, label="known alignment"))
+        handles.append(
+            Patch(
+                facecolor="white", edgecolor="black", linewidth=2, label="known alignment (dashed in the map)"
+            )
+        )
     if any(is_pad):
         handles.append(Patch(facecolor="#bbbbbb", label="source padding"))
     ax_bar.legend(handles=handles, loc="upper center", ncol=len(handles), fontsize=8, frameon=False)
@@ -847,21 +880,35 @@ def plot_cross_attention_row(
     ax_bar.set_ylabel("cross-attention weight")
     ax_bar.set_title(f'row of target "{target_labels[target]}": sums to 1 over the source')
 
+    reads = " and ".join(f'"{source_labels[j]}" (position {j})' for j in tied)
+    if len(tied) == 1:
+        finding = f"reads source {reads} most, with weight {float(row[best]):.2f}"
+    else:  # argmax would pick the first of them by position alone: say it is a tie
+        finding = (
+            f"reads {len(tied)} source tokens equally (a tie): {reads}, weight {float(row[best]):.2f} each"
+        )
+    title = f'target "{target_labels[target]}" (position {target}) {finding}'
     verdict = ""
     if want is not None:
-        verdict = " = the known alignment" if want == best else f' (known alignment: "{source_labels[want]}")'
+        if tied == [want]:
+            verdict = "that is its known alignment"
+        elif want in tied:
+            verdict = f'its known alignment, "{source_labels[want]}", is one of them'
+        else:
+            verdict = f'its known alignment is "{source_labels[want]}"'
+    if verdict:
+        title += ("\n" if len(title) + len(verdict) > 110 else "; ") + verdict
     pad_share = float(row[torch.tensor(is_pad)].sum())
     if pad_share >= 0.005:
-        verdict += f"\n{pad_share:.0%} of its attention goes to source padding: mask it"
-    fig.suptitle(
-        f'target "{target_labels[target]}" (position {target}) reads source "{source_labels[best]}" '
-        f"(position {best}) with weight {float(row[best]):.2f}{verdict}"
-    )
+        title += f"\n{pad_share:.0%} of its attention goes to source padding: mask it"
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
 # ------------------------------------------------ lesson 07 (tiny Transformer)
+
+REVERSAL_MIN_HEIGHT = 3.2  # inches: the figure of a 1-digit input is not squashed
 
 
 def run_reversal(
@@ -955,7 +1002,8 @@ def plot_reversal_attention(result: dict, layer: int = -1, title: str | None = N
     maps = [*cross[shown], cross[shown].mean(0)]  # H maps and the head average, each (T_out, S)
     names = [f"head {h}" for h in range(H)] + ["average of heads"]
     S, T = cross.shape[3], cross.shape[2]
-    fig, axes = plt.subplots(1, H + 1, figsize=(min(3.2 * (H + 1), 12), 1.4 + 0.28 * max(T, S)))
+    height = max(REVERSAL_MIN_HEIGHT, 1.4 + 0.28 * max(T, S))  # short inputs: still room for titles
+    fig, axes = plt.subplots(1, H + 1, figsize=(min(3.2 * (H + 1), 12), height))
     for i, (ax, w, name) in enumerate(zip(axes, maps, names, strict=True)):
         plot_attention(w, result["out_labels"], result["src_labels"], title=name, ax=ax, colorbar=i == H)
         ax.set_xlabel("source digit")
@@ -1012,7 +1060,8 @@ def plot_score_memory(
     max_len: int = 2**17,
 ) -> Figure:
     """Log-log plot of score memory against sequence length: explicit (slope 2) and chunked
-    (slope 1 once T > C), with the chosen ``seq_len`` marked and, if given, the machine's RAM."""
+    (slope 1 where T > C; for T <= C the single chunk is the whole matrix), with the chosen
+    ``seq_len`` marked and, if given, the machine's RAM."""
     chosen = score_memory(seq_len, chunk_size, num_heads, batch)
     top = max(max_len, seq_len)
     lengths = [2**k for k in range(4, (top - 1).bit_length() + 1)]  # up to the power of 2 >= top
@@ -1021,7 +1070,8 @@ def plot_score_memory(
     chunked = [score_memory(t, chunk_size, num_heads, batch)["chunked"] / mib for t in lengths]
     fig, ax = plt.subplots(figsize=(8, 3.8))
     ax.loglog(lengths, explicit, color="#e76f51", lw=2, label="explicit: the whole T×T matrix (slope 2)")
-    ax.loglog(lengths, chunked, color="#2a9d8f", lw=2, label=f"chunked: one T×{chunk_size} block (slope 1)")
+    chunk_label = f"chunked: one T×min(T, {chunk_size}) block (slope 1 where T > {chunk_size})"
+    ax.loglog(lengths, chunked, color="#2a9d8f", lw=2, label=chunk_label)
     ax.plot([seq_len], [chosen["explicit"] / mib], "o", color="#e76f51", ms=9)
     ax.plot([seq_len], [chosen["chunked"] / mib], "o", color="#2a9d8f", ms=9)
     ax.axvline(seq_len, color="grey", lw=0.8, ls=":")
@@ -1031,10 +1081,14 @@ def plot_score_memory(
     ax.set_xscale("log", base=2)
     ax.set_xlabel("sequence length T (tokens, log scale)")
     ax.set_ylabel("score memory (MiB, log scale)")
+    C = min(chunk_size, seq_len)
+    if chosen["ratio"] > 1:
+        chunk_text = f"one T×{C} chunk {format_bytes(chosen['chunked'])} ({chosen['ratio']:.0f}× less)"
+    else:  # C >= T: one chunk holds every key, nothing is saved
+        chunk_text = "C ≥ T: one chunk is the whole matrix, nothing saved"
     ax.set_title(
         f"T = {seq_len}, {num_heads} heads, batch {batch}: explicit scores "
-        f"{format_bytes(chosen['explicit'])}, one chunk {format_bytes(chosen['chunked'])} "
-        f"({chosen['ratio']:.0f}× less)",
+        f"{format_bytes(chosen['explicit'])}, {chunk_text}",
         fontsize=10,
     )
     ax.grid(True, which="major", alpha=0.3)

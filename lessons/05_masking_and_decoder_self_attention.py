@@ -129,10 +129,12 @@ plt.show()
 # %% [markdown]
 # ## 3. Scores of later positions are set to −∞ *before* the softmax
 #
-# The seed says the *inputs* of later positions are set to −∞. Exactly: it is the
-# **attention scores** (the logits $q_i\cdot k_j/\sqrt{d_k}$) at the blocked cells that are
-# set to −∞, before the softmax. Since $e^{-\infty} = 0$, their weights become exactly 0 and
-# each row still sums to 1 over the allowed keys. Step by step, on one head with $d_k = 8$:
+# The seed says the *inputs* of later positions are set to −∞. The paper says "all values in
+# the **input of the softmax** which correspond to illegal connections", which is most likely
+# what the seed's "inputs" means. Exactly: it is the **attention scores** (the logits
+# $q_i\cdot k_j/\sqrt{d_k}$) at the blocked cells that are set to −∞, before the softmax.
+# Since $e^{-\infty} = 0$, their weights become exactly 0 and each row still sums to 1 over
+# the allowed keys. Step by step, on one head with $d_k = 8$:
 
 # %%
 d_k = 8
@@ -185,9 +187,15 @@ print("by hand == attn_lib.scaled_dot_product_attention == F.scaled_dot_product_
 # %%
 k_inf = k.clone()
 k_inf[3] = float("-inf")  # "set the input of position 3 to -inf", literally
-print(torch.softmax(q @ k_inf.T / math.sqrt(d_k), dim=-1))
+scores_inf = q @ k_inf.T / math.sqrt(d_k)  # (T_q, T_k) = (4, 4)
+print("scores, column 3 (key 3):", scores_inf[:, 3])
+print("softmax:\n", torch.softmax(scores_inf, dim=-1))
 
 # %% [markdown]
+# All four rows became NaN, including rows 0–2, whose queries were never meant to see
+# position 3 at all: each score in column 3 sums products of −∞ with positive *and* negative
+# query entries, +∞ + (−∞) = NaN, and one NaN in a row makes the softmax of the whole row NaN.
+#
 # ## 4. Why zeroing the weights *after* the softmax is wrong
 #
 # A tempting shortcut: run the softmax over all scores and multiply the weights by the mask
@@ -238,10 +246,10 @@ print(
 )
 
 # %% [markdown]
-# In floating point the luck runs out as soon as a *future* score dominates a row: the
-# softmax over the full row then rounds the past weights to 0, the renormalisation divides
-# 0 by 0, and the row becomes NaN. Masking before the softmax never computes those numbers
-# at all.
+# In floating point the luck runs out as soon as a *future* score exceeds every allowed
+# score of its row by about 100: the softmax over the full row then rounds the past weights
+# e^{−gap}/Z to 0, the renormalisation divides 0 by 0, and the row becomes NaN. Masking
+# before the softmax never computes those numbers at all.
 
 # %%
 scores_big = scores.clone()
@@ -249,6 +257,17 @@ scores_big[0, 3] = 200.0  # a future score far above the others, for query 0
 after_big = torch.softmax(scores_big, dim=-1) * causal
 print("renormalised row 0:", (after_big / after_big.sum(-1, keepdim=True))[0])
 print("masked-before row 0:", torch.softmax(scores_big.masked_fill(~causal, float("-inf")), dim=-1)[0])
+
+# %% [markdown]
+# How large must the gap be? One allowed score 0 against one future score g, in float32:
+
+# %%
+gaps = torch.arange(80.0, 110.0, 0.25)  # (G,) candidate gaps g
+past_weight = torch.softmax(torch.stack([torch.zeros_like(gaps), gaps], dim=-1), dim=-1)[:, 0]  # (G,)
+tiny = torch.finfo(torch.float32).smallest_normal
+print(f"past weight below the smallest normal float32 ({tiny:.2e}, precision lost) from g =",
+      gaps[past_weight < tiny].min().item())
+print("past weight exactly 0, so renormalising gives 0/0 = NaN, from g =", gaps[past_weight == 0].min().item())
 
 # %% [markdown]
 # ## 5. Proof that nothing leaks through a whole decoder
@@ -355,7 +374,9 @@ plt.show()
 # %% [markdown]
 # With the mask the upper triangle is exactly 0: during training, the loss at position i
 # cannot push the model to use anything after position i. Without the mask, information
-# flows in both directions.
+# flows in both directions. The bright diagonal comes mostly from the residual path: every
+# sub-layer computes LayerNorm(x + sublayer(x)), so output i depends on input i directly,
+# not only through attention.
 #
 # ## 6. Teacher forcing computes what step-by-step generation computes
 #
@@ -393,7 +414,8 @@ print("max |difference| < 1e-5:", (forced - stepwise).abs().max().item() < 1e-5,
 # This is why the causal mask makes training efficient: one forward pass yields the
 # prediction of every position, each computed from exactly the prefix generation would have
 # had. (`greedy_decode(..., use_cache=True)` speeds generation up by keeping the keys and
-# values of the past positions, `KVCache`, instead of recomputing the prefix; same tokens.)
+# values of the past positions, `KVCache`, instead of recomputing the prefix (measured in
+# lesson 08); same tokens.)
 
 # %%
 assert torch.equal(
@@ -435,8 +457,22 @@ plt.show()
 
 # %% [markdown]
 # The `<pad>` *queries* (rows 3, 4) still see the real tokens before them, so no row is
-# empty; their outputs are thrown away by the loss. (Were a row fully blocked,
-# `attn_lib.scaled_dot_product_attention` would return zeros for it, never NaN.)
+# empty; their outputs are thrown away by the loss. Were a row fully blocked,
+# `attn_lib.scaled_dot_product_attention` would return zeros for it, not NaN, whereas a plain
+# softmax over a row of −∞ divides 0 by 0. Checked on the scores of section 3, with row 1
+# blocked completely (PyTorch's fused function, in this version, also returns zeros):
+
+# %%
+blocked_row = causal.clone()
+blocked_row[1] = False  # query 1 may attend to nothing
+out_blocked, w_blocked = attn_lib.scaled_dot_product_attention(q, k, v, mask=blocked_row)
+print("plain softmax, row 1:        ", torch.softmax(scores.masked_fill(~blocked_row, float("-inf")), dim=-1)[1])
+print("attn_lib weights, row 1:     ", w_blocked[1])
+print("attn_lib output, row 1:      ", out_blocked[1])
+fused_blocked = F.scaled_dot_product_attention(q[None], k[None], v[None], attn_mask=blocked_row)[0]
+print("F.scaled_dot_product_attention output, row 1:", fused_blocked[1])
+
+# %% [markdown]
 #
 # ## 8. `torch.nn.MultiheadAttention` reads bool masks the other way round
 #
@@ -535,9 +571,11 @@ plt.show()
 # `0..t` — `<bos>` and the words it has produced so far — and predicts the word t+1. The map
 # shows the decoder self-attention of one layer and head **computed from that prefix alone**
 # (the widget really runs the model on `tgt[:, :t+1]`): the rows that exist so far are
-# coloured, their future cells are grey (masked, weight exactly 0), and the rows of words
-# not generated yet are hatched. Watch the rows: once a row has appeared it never changes —
-# the causal mask is what makes teacher forcing (section 6) legitimate.
+# coloured, their future cells are grey (masked, weight exactly 0), and the rows and columns
+# of words not generated yet are hatched. Watch the rows: once a row has appeared it never
+# changes — the causal mask is what makes teacher forcing (section 6) legitimate. Switch
+# the mask off to see what it prevents: every new token becomes a key that the earlier rows
+# can read, so they change at every step.
 #
 # The model is untrained (seeded), so the weights themselves mean nothing yet; trained maps
 # come in lesson 07. What the picture shows is the rule: which cells can be non-zero, when.
@@ -545,11 +583,22 @@ plt.show()
 # %%
 generated_input = ys[:, :-1]  # (1, 6): <bos> and the first 5 generated words, the decoder's inputs
 weights_t, next_id = generation_prefix_attention(model, src, generated_input, t=2, layer=0, head=0)
-print("step 2, rows 0..2 (later rows are NaN: not generated yet):\n", weights_t[:3])
+print("step 2, rows 0..2 (later rows and columns are NaN: not generated yet):\n", weights_t[:3])
 print("predicted next word:", vocab[next_id], "| generated word at position 3:", vocab[int(ys[0, 3])])
 
 fig = generation_step_view(model, src, generated_input, t=2, vocab=vocab, layer=0, head=0)
 plt.show()
+
+# %% [markdown]
+# The claim, measured over all steps: how much does any earlier row change when step t adds
+# a token, with and without the causal mask?
+
+# %%
+for causal_on in (True, False):
+    maps_t = [generation_prefix_attention(model, src, generated_input, t, causal=causal_on)[0] for t in range(6)]
+    change_t = [(maps_t[t][:t, :t] - maps_t[t - 1][:t, :t]).abs().max().item() + 0.0 for t in range(1, 6)]
+    print(f"causal mask {'on ' if causal_on else 'off'}: largest change of an earlier row at steps 1..5:",
+          [round(c, 4) for c in change_t])
 
 # %% tags=["nbval-ignore-output"]
 step_w = widgets.IntSlider(
@@ -557,15 +606,16 @@ step_w = widgets.IntSlider(
 )
 layer_w = widgets.ToggleButtons(options=[("layer 0", 0), ("layer 1", 1)], description="layer")
 head_w = widgets.Dropdown(options=[(f"head {h}", h) for h in range(num_heads)], description="head")
+causal_w = widgets.ToggleButtons(options=[("on", True), ("off", False)], description="causal mask")
 
 
-def show(t, layer, head):
-    generation_step_view(model, src, generated_input, t=t, vocab=vocab, layer=layer, head=head)
+def show(t, layer, head, causal):
+    generation_step_view(model, src, generated_input, t=t, vocab=vocab, layer=layer, head=head, causal=causal)
     plt.show()
 
 
-view = widgets.interactive_output(show, {"t": step_w, "layer": layer_w, "head": head_w})
-display(widgets.VBox([step_w, widgets.HBox([layer_w, head_w]), view]))
+view = widgets.interactive_output(show, {"t": step_w, "layer": layer_w, "head": head_w, "causal": causal_w})
+display(widgets.VBox([step_w, widgets.HBox([layer_w, head_w]), causal_w, view]))
 
 # %% [markdown]
 # ## Exercises
@@ -625,7 +675,8 @@ check_masked_attention_weights(my_masked_attention_weights)
 #   0 and every row still sums to 1.
 # - Zeroing weights *after* the softmax is wrong: rows no longer sum to 1 and the future
 #   still leaks through the softmax denominator. Renormalising afterwards is equal only by
-#   algebra, and breaks (NaN) when a future score dominates.
+#   algebra, and breaks (NaN) when a future score exceeds every allowed score of its row by
+#   more than about 100 (in float32, e^{−gap} then underflows to 0).
 # - **No leak, proven**: changing a future token changes earlier logits by exactly 0, and
 #   $\partial\,\text{output}_i/\partial\,\text{input}_j = 0$ exactly for j > i.
 # - **Teacher forcing = step-by-step generation**: one masked pass gives the same logits as T

@@ -224,12 +224,15 @@ print("argmax per row == known alignment:", found.tolist() == known[0])
 # %% [markdown]
 # The output of a target position is what it *took* from the source: a mix of the value
 # vectors, here the one-hot source words, with the weights of its row. The output of "saw"
-# is 93 % "gesehen":
+# is 93 % "gesehen". And the column of "habe" sums to far less than 1: no target word needs
+# it, so it is barely read (the exact total is printed):
 
 # %%
 print("output of 'saw' over the source vocabulary:")
 print({w: round(float(read[0, 1, i]), 4) for i, w in enumerate(src_vocab)})
-print("column sums, sentence 0 (S,):", align[0, 0].sum(0), "<- 'habe' is read by nobody")
+column_sums = align[0, 0].sum(0)  # (T, S) -> (S,)
+print("column sums, sentence 0 (S,):", column_sums)
+print(f"'habe' (column 1) is barely read: {column_sums[1]:.2f} in total")
 
 # %% [markdown]
 # The left panel is the dictionary W^K, the right one the weights it produces; dashed frames
@@ -252,7 +255,7 @@ plot_alignment(
     source_sentences[0],
     target_sentences[0],
     known[0],
-    title="weights softmax(QKᵀ/√d_k)",
+    title="weights softmax(QKᵀ/√d_k)\n(dashed frames: the known alignment)",
     ax=ax_map,
 )
 fig.suptitle("Cross-attention recovers the known alignment: each target word reads its translation")
@@ -275,15 +278,32 @@ plt.show()
 # attend to every position of the input sequence".
 #
 # A causal mask here would be a bug, not a precaution. `causal_mask(T, S)` would keep target
-# i from the source words after i (here after i + 1, because it shifts the diagonal when
-# S > T), and "saw" could no longer reach "gesehen":
+# i from the source words after i + 1: with S > T, `attn_lib` aligns the diagonal
+# **bottom-right** (the last query sees every key, as when the queries are the newest
+# positions behind a KV cache, lesson 08). Either way "saw" could no longer reach "gesehen":
 
 # %%
 wrong_mask = attn_lib.causal_mask(T, S)  # (T, S) = (4, 5): a mistake in cross-attention
 with torch.no_grad():
     _, align_causal = toy(tgt_features, src_memory, src_memory, mask=wrong_mask)
-print(wrong_mask.int())
+print("attn_lib.causal_mask(T, S), bottom-right:\n", wrong_mask.int())
 print("argmax with a causal mask:", align_causal[0, 0].argmax(-1).tolist(), "| known:", known[0])
+
+# %% [markdown]
+# Beware when comparing with PyTorch: `F.scaled_dot_product_attention(..., is_causal=True)`
+# aligns the diagonal **top-left** instead (query i sees keys j ≤ i, whatever S is), so for
+# T ≠ S the two "causal" masks differ:
+
+# %%
+top_left = torch.ones(T, S, dtype=torch.bool).tril()  # (T, S): query i sees keys j <= i
+gen = torch.Generator().manual_seed(0)
+q_demo, k_demo = torch.randn(1, T, D_toy, generator=gen), torch.randn(1, S, D_toy, generator=gen)
+torch.testing.assert_close(
+    F.scaled_dot_product_attention(q_demo, k_demo, k_demo, is_causal=True),
+    F.scaled_dot_product_attention(q_demo, k_demo, k_demo, attn_mask=top_left),
+)
+print("is_causal=True == attn_mask=top_left:\n", top_left.int())
+print("the same as attn_lib.causal_mask(T, S):", torch.equal(top_left, wrong_mask))
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
@@ -405,7 +425,8 @@ plt.show()
 #
 # The queries of step 2 are x₁, the **output of the masked self-attention sub-layer** (after
 # its residual and LayerNorm); with `norm_first=True` (pre-norm) they are LayerNorm₂(x₁)
-# instead, and the residual is added outside the LayerNorm.
+# instead, and the residual is added outside the LayerNorm (checked below, after the
+# post-norm layer).
 #
 # We make real inputs: an encoder (lesson 04) reads the source; the decoder input is the
 # target shifted right behind `<bos>` (lesson 05): "`<bos>` I saw the" must produce "I saw
@@ -462,6 +483,23 @@ print(
     tuple(self_weights.shape),
     tuple(cross_weights.shape),
 )
+
+# %% [markdown]
+# **Pre-norm, checked.** With `norm_first=True` each LayerNorm moves into the branch:
+# x₁ = y + SelfAttn(LayerNorm₁(y)), and cross-attention gets its queries from LayerNorm₂(x₁).
+# A forward pre-hook on the layer's `cross_attn` records the query it is actually given:
+
+# %%
+pre = attn_lib.DecoderLayer(D, H, d_ff, norm_first=True).eval()
+received = {}
+hook = pre.cross_attn.register_forward_pre_hook(lambda module, args: received.update(query=args[0]))
+with torch.no_grad():
+    pre(y, memory, self_mask, src_mask)
+    h = pre.norm1(y)
+    x1_pre = y + pre.self_attn(h, h, h, mask=self_mask)[0]  # (B, T, D): residual outside the LayerNorm
+hook.remove()
+torch.testing.assert_close(received["query"], pre.norm2(x1_pre))
+print("pre-norm: cross-attention queries == LayerNorm₂(x₁), x₁ = y + SelfAttn(LayerNorm₁(y)):", tuple(x1_pre.shape))
 
 # %% [markdown]
 # The two maps of the (untrained) layer side by side: the self-attention map is square and
@@ -601,12 +639,16 @@ print(
 # Pick a sentence and a target word: the right panel shows that word's weights over the source
 # tokens (bars, the known translation outlined in black), the left panel the whole map with
 # its row framed in red. Switch the source padding mask off to watch sentence 1's "dog" lose
-# half of its attention to the `<pad>`. The logic is `attn_lib.widgets.cross_attention_row`
-# and `plot_cross_attention_row`; first a static call:
+# half of its attention to the `<pad>`: "Hund" and `<pad>` then get equal weights, and the
+# title calls it a tie (an argmax would pick the first of the two by position alone).
+# Sentence 0 has no padding, so for it the mask toggle changes nothing but the map's title
+# ("0 cells blocked"): its weights are identical either way (checked below). The logic is
+# `attn_lib.widgets.cross_attention_row` and `plot_cross_attention_row`; first a static call:
 
 # %%
 row = cross_attention_row(align_masked[0], target=1)  # (S,): "saw" over the source of sentence 0
 print('row of "saw":', row, "| sum:", round(float(row.sum()), 4))
+print("sentence 0, same weights with and without the mask:", torch.equal(align_masked[0], align_nomask[0]))
 fig = plot_cross_attention_row(
     align_masked[0], source_sentences[0], target_sentences[0], target=1, head=0, expected=known[0]
 )

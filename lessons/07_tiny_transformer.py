@@ -23,8 +23,9 @@
 #
 # Lessons 01–06 built every piece: scaled dot-product attention, multi-head attention, encoder
 # self-attention with positional encoding, the causal mask, cross-attention. Here we put them
-# together into the encoder–decoder `attn_lib.Transformer`, train it on the CPU in about a quarter
-# of a minute, and then open it up: does its cross-attention do what we would expect?
+# together into the encoder–decoder `attn_lib.Transformer`, train it on the CPU in well under a
+# minute (the training cell prints how long it took), and then open it up: does its
+# cross-attention do what we would expect?
 #
 # **Learning goals.** After this lesson you can
 # 1. turn a toy task into padded token batches for teacher forcing (`src`, `tgt_in`, `tgt_out`);
@@ -173,11 +174,12 @@ print("untrained loss:", round(sequence_loss(logits, example.tgt_out, PAD).item(
 # ### One detail that decides whether this trains in seconds: the embedding scale
 #
 # The paper multiplies token embeddings by √d_model before adding the positional encoding. That
-# assumes small embeddings (the paper shares them with the output layer, whose weights start at
-# about 1/√d_model). PyTorch's `nn.Embedding` starts at standard deviation 1; after the
-# multiplication by √64 = 8 the token part would be more than ten times larger than the positional
-# part, whose entries are sines and cosines. `attn_lib.Transformer` therefore starts its embeddings
-# at standard deviation 1/√d_model, so that both parts have the same size. Compare with what
+# assumes small embeddings: the paper shares them with the output layer (it states no
+# initialisation), and a typical initialisation of a shared output layer has standard deviation
+# ≈ 1/√d_model. PyTorch's `nn.Embedding` starts at standard deviation 1; after the multiplication
+# by √64 = 8 the token part would be more than ten times larger than the positional part, whose
+# entries are sines and cosines. `attn_lib.Transformer` therefore starts its embeddings at
+# standard deviation 1/√d_model, so that both parts have a comparable size. Compare with what
 # PyTorch's default start would give:
 
 
@@ -222,7 +224,7 @@ for default in (True, False):
 # strings of length 8–12 from a seeded generator, so the run is reproducible. We also keep every
 # training string, to check later that the test strings were never seen.
 #
-# The cell shows a progress bar while it runs (about 15 s on one CPU thread).
+# The cell shows a progress bar while it runs and prints how long the training took.
 
 # %% tags=["nbval-ignore-output"]
 STEPS, BATCH, MIN_LEN, MAX_LEN = 600, 64, 8, 12
@@ -298,8 +300,12 @@ for lo, hi in ((4, 7), (MIN_LEN, MAX_LEN), (13, 16)):
     print(f"lengths {lo:2d}-{hi:2d}: exact match {100 * acc:5.1f}%")
 
 # %% [markdown]
-# It has learned reversal for the lengths it trained on, not reversal in general: positions it
-# never saw (13 and beyond) have encodings it never learned to use. Keep this in mind whenever a
+# It has learned reversal for the lengths it trained on, not reversal in general, and it fails
+# on shorter strings as well as on longer ones. To write output *i* it must find source digit
+# *L − 1 − i*, and it has only learned to do that for the lengths *L* it was trained on: for
+# an *L* it never saw, short or long, it has to compute *L − 1 − i* anew and mostly gets it
+# wrong. Longer strings add a second problem: source positions 12 and beyond (counting from 0)
+# never occurred in training, so their encodings are new to the model. Keep this in mind whenever a
 # model is "perfect" on its test set.
 #
 # ## 5 · Looking inside: cross-attention is the anti-diagonal
@@ -321,9 +327,10 @@ plt.show()
 # %% [markdown]
 # Each row is one output step; the bright cell sits on the anti-diagonal: the first output digit
 # reads the last source digit, and so on. Some rows share their weight between the mirrored
-# position and its right-hand neighbour: after two encoder layers of self-attention, the vector at
-# position *j + 1* also carries information about digit *j*, so either position can serve. The last
-# row, which produces `EOS`, looks at the start of the string: nothing is left to copy.
+# position and its right-hand neighbour, probably because after two encoder layers of
+# self-attention the vector at position *j + 1* can also carry information about digit *j*, so
+# either position can serve (we have not tested this). The last row, which produces `EOS`, looks
+# at the start of the string: nothing is left to copy.
 #
 # A picture of one example is an anecdote. Over all 500 held-out strings: for every output position
 # *i < L* (those that produce a digit), is the most-attended source position exactly *L − 1 − i*?
@@ -341,7 +348,11 @@ for layer, w in enumerate(maps.cross):
         top = m.argmax(dim=-1)  # (B, T)
         exact = (top == mirror)[produces_digit].float().mean().item()
         near = ((top - mirror).abs() <= 1)[produces_digit].float().mean().item()
-        weight = m.gather(-1, mirror.clamp(min=0)[..., None])[..., 0][produces_digit].mean().item()
+        # weight on L-1-i: pick column mirror[b, i] of each row. mirror < 0 only where no digit is
+        # produced; clamp it to a valid column there, those rows are dropped by produces_digit.
+        column = mirror.clamp(min=0)[..., None]  # (B, T, 1)
+        weight_on_mirror = m.gather(-1, column)[..., 0]  # (B, T, S) -> (B, T)
+        weight = weight_on_mirror[produces_digit].mean().item()
         print(f"decoder layer {layer}, {name:16s}  {100 * exact:13.1f}%  {100 * near:14.1f}%  {weight:15.2f}")
     if layer == len(maps.cross) - 1:
         last_exact, last_near = exact, near
@@ -452,8 +463,9 @@ check_greedy_next_token(my_greedy_next_token)
 #   parameters, most of them in the decoder.
 # * Embedding scale matters: with PyTorch's default embeddings multiplied by √d_model, the positional
 #   encoding is drowned and a position-based task learns far more slowly.
-# * Trained for 600 steps (about 15 s on one CPU thread), the model reverses all 500 held-out strings
-#   exactly, with greedy decoding; on lengths it never saw it fails on most strings.
+# * Trained for 600 steps (well under a minute on one CPU thread; the training cell prints the time),
+#   the model reverses all 500 held-out strings exactly, with greedy decoding; on lengths it never
+#   saw, shorter or longer, it fails on most strings.
 # * The last decoder layer's cross-attention is the anti-diagonal: output *i* attends to source
 #   *L − 1 − i*, checked over the whole held-out set, with a one-step blur to the right that the
 #   encoder's self-attention makes possible. The first layer's cross-attention is only a broad band.
@@ -473,12 +485,15 @@ check_greedy_next_token(my_greedy_next_token)
 # 1. At position *i* the decoder must predict token *i* from the tokens *before* it; shifting the
 #    answer right by one (with `BOS` in front) lines each input up with the next token to predict.
 #    `EOS` is the last thing to predict, so that generation knows when to stop.
-# 2. The model would be trained to predict `PAD` after `EOS`, and short strings would weigh less than
-#    long ones in a way that depends on the batch's padding; with the mask, only real tokens count.
+# 2. Without `ignore_index` (the argument of `F.cross_entropy` that `sequence_loss` sets to `PAD`)
+#    the model is also trained to predict `PAD` after `EOS`. Those targets are easy, and they enter
+#    the mean: they dilute the loss and the gradient by the batch's padding fraction, and the
+#    reported loss looks better than the model is.
 # 3. The main diagonal: output *i* reads source *i*.
-# 4. Source positions 12 and beyond never occurred in training, so the model never learned what
-#    their positional encodings mean; and *L − 1 − i* must be computed for an *L* it never saw
-#    (which is also why shorter strings, 4–7 digits, mostly go wrong).
+# 4. The model must compute *L − 1 − i* for an *L* it never saw, which it has not learned to do
+#    for any unseen length, short or long (the 4–7 digit strings mostly go wrong too). For length
+#    14 there is more: source positions 12 and beyond (counting from 0) never occurred in
+#    training, so the model never learned what their positional encodings mean.
 # 5. The loss falls much more slowly (the 80-step comparison above shows the start of it): the
 #    positional signal is about ten times weaker than the token signal, and reversal depends on
 #    positions only.

@@ -39,14 +39,17 @@
 # memory say so, and the conclusions rest on ratios and on checks that do not depend on the clock.
 
 # %%
+import itertools
 import math
 import os
+import statistics
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from IPython.display import display
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from attn_lib import MultiHeadAttention, Transformer, causal_mask, greedy_decode, scaled_dot_product_attention
@@ -81,9 +84,25 @@ assert score_memory(4096, 4096, num_heads=H)["explicit"] == 1 * H * 4096 * 4096 
 
 # %% [markdown]
 # Doubling T quadruples the matrix. At 32,768 tokens, a context length that current language
-# models handle routinely, one layer's scores would need 32 GiB, more than this machine has. Work
-# grows the same way: computing QKᵀ takes T · T · Dh multiply-adds per head, and so does multiplying
-# the weights with V.
+# models handle routinely, one layer's scores would need 32 GiB — more than the memory of most
+# laptops. Does it fit in this machine's? The cell reads the machine's RAM (so its output differs
+# from machine to machine):
+
+# %% tags=["nbval-ignore-output"]
+try:
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")  # bytes of physical memory
+except (ValueError, OSError, AttributeError):  # not available on this system
+    ram = None
+scores_32k = score_memory(32768, 32768, num_heads=H)["explicit"]
+if ram is None:
+    print("this system does not report its RAM")
+else:
+    print(f"RAM of this machine: {format_bytes(ram)}; the scores at T = 32,768 ({format_bytes(scores_32k)}) "
+          f"are {'less' if scores_32k < ram else 'more'} than that")
+
+# %% [markdown]
+# Work grows the same way: computing QKᵀ takes T · T · Dh multiply-adds per head, and so does
+# multiplying the weights with V.
 #
 # ### Measured: time and memory against T
 #
@@ -145,7 +164,8 @@ for ax in (ax_m, ax_t):
     ax.set_xscale("log", base=2)
     ax.set_xlabel("sequence length T (tokens)")
     ax.legend(fontsize=8)
-fig.suptitle("Attention's memory and time grow like T²: doubling T costs four times as much", fontsize=11)
+fig.suptitle(f"Attention's cost grows like T²: doubling T multiplies the memory by {2**memory_slope:.1f} "
+             f"and the time by {2**time_slope:.1f} (fitted, large T)", fontsize=11)
 fig.tight_layout()
 plt.show()
 
@@ -246,13 +266,29 @@ for C in [1, 7, 64, 300, 1000]:
 
 # %% [markdown]
 # Chunk sizes of 1 (a key at a time), 7 (which does not divide 300) and 1000 (more than T, a single
-# chunk) all agree with the explicit formula to float rounding. What changes with C is memory and
-# time. For T = 2048 and 4 heads (the explicit scores would be 64 MiB), measured:
+# chunk) all agree with the explicit formula to float rounding. And a query whose keys are all
+# masked gets zeros, not NaN. Checked with query 0 blocked completely; for comparison, a plain
+# softmax over a row of −∞ gives NaN (0/0), while PyTorch's fused function, in this version, also
+# returns zeros:
+
+# %%
+no_keys = mask.clone()
+no_keys[0] = False  # query 0 may attend to nothing
+print("chunked_attention, query 0:", chunked_attention(q, k, v, mask=no_keys, chunk_size=64)[0, 0, 0, :4], "...")
+scores_0 = (q[0, 0] @ k[0, 0].T).masked_fill(~no_keys, float("-inf"))  # (T, T), head 0 of sentence 0
+print("plain softmax, query 0:    ", torch.softmax(scores_0, dim=-1)[0, :4], "...")
+print("F.scaled_dot_product_attention, query 0:",
+      F.scaled_dot_product_attention(q, k, v, attn_mask=no_keys)[0, 0, 0, :4], "...")
+
+# %% [markdown]
+# What changes with C is memory and time. For T = 2048 and 4 heads (the explicit scores would be
+# 64 MiB), measured for chunk sizes from 4 to T, each time the median of 5 runs (the machine is
+# noisy, so this cell's output changes from run to run):
 
 # %% tags=["nbval-ignore-output"]
 T = 2048
 q, k, v = torch.randn(3, 1, 4, T, Dh).unbind(0)  # each (1, 4, 2048, 64)
-chunk_sizes = [32, 64, 128, 256, 512, 1024, 2048]
+chunk_sizes = [4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048]
 chunk_peak, chunk_seconds = [], []
 with torch.no_grad():
     for C in chunk_sizes:
@@ -261,23 +297,29 @@ with torch.no_grad():
             return chunked_attention(q, k, v, chunk_size=C)
 
         chunk_peak.append(measure_peak_memory(chunked))
-        chunk_seconds.append(min(measure_time(chunked, repeats=2)))
+        chunk_seconds.append(statistics.median(measure_time(chunked, repeats=5)))
         print(f"C={C:5d}: peak {chunk_peak[-1] / MiB:6.1f} MiB, time {chunk_seconds[-1] * 1e3:6.1f} ms")
+fastest = min(chunk_seconds)
+print(f"fastest at C={chunk_sizes[chunk_seconds.index(fastest)]}; "
+      f"C={chunk_sizes[0]} takes {chunk_seconds[0] / fastest:.1f}x as long, C={T} {chunk_seconds[-1] / fastest:.1f}x")
 
 # %%
 block = [score_memory(T, C, num_heads=4)["chunked"] / MiB for C in chunk_sizes]
 fig, (ax_m, ax_t) = plt.subplots(1, 2, figsize=(9, 3.6))
-ax_m.plot(chunk_sizes, [b / MiB for b in chunk_peak], "o-", color="#2a9d8f", label="measured peak")
-ax_m.plot(chunk_sizes, block, "k--", lw=1, label="one (1, 4, T, C) score block")
-ax_m.set_ylabel("peak memory (MiB)")
-ax_m.set_title("memory grows linearly with C", fontsize=10)
-ax_t.plot(chunk_sizes, [s * 1e3 for s in chunk_seconds], "o-", color="#264653")
-ax_t.set_ylabel("time (ms, fastest of 2)")
-ax_t.set_title("small chunks pay a per-chunk overhead", fontsize=10)
-ax_t.set_ylim(bottom=0)
+ax_m.loglog(chunk_sizes, [b / MiB for b in chunk_peak], "o-", color="#2a9d8f", label="measured peak")
+ax_m.loglog(chunk_sizes, block, "k--", lw=1, label="one (1, 4, T, C) score block (slope 1)")
+ax_m.set_ylabel("peak memory (MiB, log scale)")
+ax_m.set_title("memory: a T×C block (slope 1) plus a constant", fontsize=10)
+ax_t.loglog(chunk_sizes, [s * 1e3 for s in chunk_seconds], "o-", color="#264653")
+ax_t.set_ylabel("time (ms, median of 5, log scale)")
+ax_t.set_title(f"time: tiny chunks are slowest (C={chunk_sizes[0]}: "
+               f"{chunk_seconds[0] / fastest:.0f}× the fastest)", fontsize=10)
 for ax in (ax_m, ax_t):
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("chunk size C (keys per step)")
+    ax.set_xlabel("chunk size C (keys per step, log scale)")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))  # ticks at 1, 2, 5, 10, 20, ...
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))  # plain numbers, not 5×10¹
+    ax.yaxis.set_minor_formatter(NullFormatter())
 ax_m.legend(fontsize=8)
 fig.suptitle(f"chunked_attention at T={T}: the chunk size trades memory for the number of steps", fontsize=11)
 fig.tight_layout()
@@ -285,9 +327,17 @@ plt.show()
 
 # %% [markdown]
 # Memory is one score block plus a few `(B, H, T, Dh)` tensors (the scaled queries, the accumulator,
-# the output), so it grows linearly in C, and at C = T it is the explicit computation again. Time
-# does the opposite: each chunk is a handful of PyTorch calls, and with tiny chunks those calls,
-# not the arithmetic, dominate. A few hundred keys per chunk gets most of both.
+# the output). On log-log axes the block is a line of slope 1; the measured peak follows it once the
+# block dominates and flattens at small C, where the constant part is most of it. At C = T it is the
+# explicit computation again.
+#
+# Time is U-shaped (compare the printed ratios). With tiny chunks, each of the T / C steps is a
+# handful of PyTorch calls on tiny tensors: the per-call overhead, not the arithmetic, dominates, and
+# at the smallest sizes halving C nearly doubles the time. At the large end the time usually rises
+# again, probably because the `(1, 4, T, C)` block (32 MiB at C = 1024) no longer fits in the CPU
+# caches; at C = T the computation is the explicit one. Where exactly the minimum lies depends on
+# the machine and moves from run to run; a few hundred keys per chunk keeps both memory and time
+# low.
 #
 # ### Try it: sequence length and chunk size
 #
@@ -297,10 +347,6 @@ plt.show()
 # `attn_lib.widgets.plot_score_memory`.
 
 # %% tags=["nbval-ignore-output"]
-try:
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-except (ValueError, OSError, AttributeError):  # not available on this system
-    ram = None
 seq_slider = widgets.SelectionSlider(
     options=[2**p for p in range(8, 18)], value=4096, description="T", continuous_update=False
 )
@@ -366,9 +412,16 @@ print("whole cache:", format_bytes(cache_bytes))
 # %% [markdown]
 # `(1, 4, 128, 64)` = (B, H, positions so far, head_dim): one key and one value per head for every
 # position, in each of the 4 layers. It grows by one position per step. For this small model the
-# whole cache is a little over 1 MiB; for a large language model (say 32 layers of 32 heads of 128 dimensions, in
-# 16-bit floats) it is 0.5 MiB *per token*, which is why long contexts and large batches are limited
-# by cache memory.
+# whole cache is a little over 1 MiB. For a large language model it is far more. Assume the shape
+# of Llama 2 7B: 32 layers of 32 heads with head_dim 128, keys and values stored in 16-bit floats
+# (2 bytes each). Per token:
+
+# %%
+kv_per_token = 2 * 32 * 32 * 128 * 2  # (key and value) x layers x heads x head_dim x bytes
+print(f"{kv_per_token / MiB:g} MiB per token; a 4096-token context: {format_bytes(4096 * kv_per_token)} per sequence")
+
+# %% [markdown]
+# That is why long contexts and large batches are limited by cache memory.
 #
 # How much work does it save? Without a cache, step t pushes t positions through every layer, so
 # n steps push 1 + 2 + … + n = n(n+1)/2 positions; with it, n positions:
@@ -398,6 +451,9 @@ for n in gen_lengths:
           f"cache {gen_seconds['KV cache'][-1]:.3f} s")
 speedup = gen_seconds["recompute the prefix"][-1] / gen_seconds["KV cache"][-1]
 print(f"speed-up at n={gen_lengths[-1]}: {speedup:.1f}x")
+for name, values in gen_seconds.items():  # n doubles from one length to the next: x2 = linear, x4 = quadratic
+    factors = [later / earlier for earlier, later in itertools.pairwise(values)]
+    print(f"{name}: time x" + ", x".join(f"{f:.1f}" for f in factors), "per doubling of n")
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 3.6))
@@ -405,21 +461,25 @@ for (name, values), colour in zip(gen_seconds.items(), ["#e76f51", "#2a9d8f"], s
     ax.plot(gen_lengths, values, "o-", color=colour, label=name)
 ax.set_xlabel("tokens generated n")
 ax.set_ylabel("generation time (s, fastest of 2)")
-ax.set_title(f"Generation: the cost of recomputing grows like n², the cache like n ({speedup:.1f}x at n = {gen_lengths[-1]})",
-             fontsize=10)
+ax.set_title(f"Generation: recomputing grows faster than linearly (towards n²), the cache like n "
+             f"({speedup:.1f}x at n = {gen_lengths[-1]})", fontsize=10)
 ax.legend()
 plt.show()
 
 # %% [markdown]
-# The recomputing curve bends upwards (quadratic), the cached one is a straight line. The speed-up
-# grows with n; `make bench` measures it at 256 tokens (see `benchmarks/results/README.md`).
+# The cached curve is a straight line: its time roughly doubles when n doubles (the printed factors
+# are about 2). The recomputing curve bends upwards: its factors are above 2 and tend to grow with n,
+# towards the 4 of a purely quadratic cost; at these lengths the per-step work that does not shrink
+# (see above) still keeps it below 4. The speed-up grows with n; `make bench` measures it at 256
+# tokens (see `benchmarks/results/README.md`).
 #
 # ## 4 · PyTorch's fused kernel on this machine
 #
 # `torch.nn.functional.scaled_dot_product_attention` (lesson 02 compared it with the library) is
 # not one algorithm: it dispatches to a *backend*. On a GPU it can pick FlashAttention or a
 # memory-efficient kernel; on a CPU it has a C++ **flash-attention kernel for the CPU**, which does the
-# online softmax of section 2 over blocks of queries and keys, in parallel, and a **math** fallback
+# online softmax of section 2 over blocks of queries and keys (on several threads, if it may use
+# them), and a **math** fallback
 # that computes softmax(QKᵀ)V explicitly. Which operators run? `operators_called(fn)` lists them
 # (from the profiler):
 
@@ -479,9 +539,13 @@ with torch.no_grad():
 names = list(cost)
 colours = ["#e76f51", "#2a9d8f", "#264653", "#f4a261"]
 fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9, 3.6))
-ax_t.bar(range(4), [cost[n][0] * 1e3 for n in names], color=colours)
-ax_m.bar(range(4), [cost[n][1] / MiB for n in names], color=colours)
+bars_t = ax_t.bar(range(4), [cost[n][0] * 1e3 for n in names], color=colours)
+bars_m = ax_m.bar(range(4), [cost[n][1] / MiB for n in names], color=colours)
+ax_t.bar_label(bars_t, fmt="%.0f ms", fontsize=8)
+ax_m.bar_label(bars_m, fmt="%.1f MiB", fontsize=8)
+ax_t.margins(y=0.15)
 ax_m.set_yscale("log")
+ax_m.margins(y=0.3)
 for ax in (ax_t, ax_m):
     ax.set_xticks(range(4), [n.replace(", ", "\n").replace(": ", "\n") for n in names], fontsize=8)
 ax_t.set_ylabel("time (ms, fastest of 3)")
@@ -489,30 +553,35 @@ ax_m.set_ylabel("peak memory (MiB, log scale)")
 ax_t.set_title("time", fontsize=10)
 ax_m.set_title("memory", fontsize=10)
 flash, explicit_cost = cost["fused: flash (CPU)"], cost["explicit (attn_lib)"]
-fig.suptitle(f"Attention at T={T}, 8 heads: the flash kernel takes {explicit_cost[1] / flash[1]:.0f}× less memory "
-             f"and {flash[0] / explicit_cost[0]:.2f}× the time of the explicit formula", fontsize=11)
+time_ratio = explicit_cost[0] / flash[0]
+faster = f"{time_ratio:.1f}× faster" if time_ratio >= 1 else f"{1 / time_ratio:.1f}× slower"
+fig.suptitle(f"Attention at T={T}, 8 heads: the flash kernel needs {explicit_cost[1] / flash[1]:.0f}× less memory "
+             f"and is {faster} than the explicit formula", fontsize=11)
 fig.tight_layout()
 plt.show()
 
 # %% tags=["nbval-ignore-output"]
-print(f"flash kernel vs explicit: {explicit_cost[0] / flash[0]:.1f}x faster, {explicit_cost[1] / flash[1]:.0f}x less "
+print(f"flash kernel vs explicit: {faster}, {explicit_cost[1] / flash[1]:.0f}× less "
       f"memory (peak {flash[1] / MiB:.1f} MiB: little more than the {q.numel() * 4 / MiB:.0f} MiB output)")
 
 # %% [markdown]
 # The flash kernel allocates little more than its output: like `chunked_attention` it never holds
-# the T × T matrix, but it runs the online softmax in compiled, multithreaded C++ over small blocks
-# that stay in the CPU cache, which also makes it fast (compare the bars). The math backend is the
+# the T × T matrix, but it runs the online softmax in compiled C++ over blocks small enough to stay
+# in the CPU cache, which also makes it fast (compare the bars). It can use several threads; here it
+# runs on one, like everything in this lesson (`torch.set_num_threads(1)` at the top). The math backend is the
 # explicit formula inside PyTorch: its memory is the T × T blocks. `chunked_attention` shows the
 # algorithm in readable Python; its memory is one T × C block plus a few `(B, H, T, Dh)` tensors.
 #
 # ## Summary
 #
-# * Attention builds a `(B, H, T_q, T_k)` score matrix: memory and work grow like T² (measured: slope
-#   2 on log-log axes); at 4096 tokens and 8 heads one float32 score matrix is 512 MiB.
+# * Attention builds a `(B, H, T_q, T_k)` score matrix: memory and work grow like T² (measured: the
+#   memory's slope on log-log axes is about 2; the time's fitted slope is printed in section 1); at
+#   4096 tokens and 8 heads one float32 score matrix is 512 MiB.
 # * **Online softmax** processes a row in chunks with a running maximum m and a running sum ℓ, rescaled
 #   by e^{m − m′} when the maximum grows; applied to the weighted sum of values it gives exact attention
 #   (`chunked_attention`) with one `(T_q, C)` block of scores at a time, to float rounding (max error
-#   < 1e-5 for every chunk size tried).
+#   < 1e-5 for every chunk size tried). Its memory grows linearly with the chunk size C; tiny chunks
+#   are slow (per-call overhead), and very large ones typically slow down again.
 # * The **KV cache** stores each layer's keys and values so that each generation step processes only
 #   the new token; tokens are identical, and the saving grows with the output length (positions computed
 #   n(n+1)/2 → n).
@@ -537,8 +606,9 @@ print(f"flash kernel vs explicit: {explicit_cost[0] / flash[0]:.1f}x faster, {ex
 # 2. The old sum holds terms e^{s_i − m}; relative to the new maximum they must be e^{s_i − m′} =
 #    e^{s_i − m} · e^{m − m′}. Since m′ = max(m, …) ≥ m, the exponent m − m′ is ≤ 0.
 # 3. Every chunk costs several PyTorch calls: with C = 1 there are T chunks, and the per-call overhead
-#    dominates the arithmetic (the chunk-size plot shows the slow-down); memory is already small at a
-#    few hundred keys per chunk.
+#    dominates the arithmetic. The chunk-size sweep shows the time climbing steeply as C shrinks to 4,
+#    and C = 1 means four times as many chunks again. Memory is already small at a few hundred keys
+#    per chunk.
 # 4. The causal mask: position j attends only to positions ≤ j, so its keys and values (in every layer)
 #    do not depend on later tokens and stay the same when tokens are appended.
 # 5. The weights are the T × T matrix; a kernel that never materialises it cannot return it. Returning

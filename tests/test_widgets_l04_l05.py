@@ -241,3 +241,72 @@ def test_generation_step_view_changes_with_the_step(generation):
     model, src, ys = generation
     titles = {generation_step_view(model, src, ys[:, :-1], t, VOCAB).axes[0].get_title() for t in range(5)}
     assert len(titles) == 5
+
+
+def test_prefix_attention_with_the_causal_mask_never_changes_an_earlier_row(generation):
+    model, src, ys = generation
+    tgt = ys[:, :-1]
+    for t in range(1, 5):
+        before, _ = generation_prefix_attention(model, src, tgt, t - 1, layer=1, head=0)
+        after, _ = generation_prefix_attention(model, src, tgt, t, layer=1, head=0)
+        assert torch.equal(after[:t, :t], before[:t, :t])
+
+
+def test_prefix_attention_without_the_causal_mask_changes_earlier_rows_as_tokens_are_added(generation):
+    model, src, ys = generation
+    tgt = ys[:, :-1]
+    for t in range(1, 5):
+        before, _ = generation_prefix_attention(model, src, tgt, t - 1, layer=1, head=0, causal=False)
+        after, _ = generation_prefix_attention(model, src, tgt, t, layer=1, head=0, causal=False)
+        assert not torch.allclose(after[:t, :t], before[:t, :t])  # the new token re-weights old rows
+        future = torch.ones(t + 1, t + 1, dtype=torch.bool).triu(1)  # cells (i, j) with j > i
+        assert (after[: t + 1, : t + 1][future] > 0).all()  # earlier queries read later keys
+        torch.testing.assert_close(after[: t + 1, : t + 1].sum(-1), torch.ones(t + 1))
+
+
+def test_prefix_attention_refuses_a_causal_flag_that_is_not_a_bool(generation):
+    model, src, ys = generation
+    with pytest.raises(ValueError, match="causal must be True or False, got 1"):
+        generation_prefix_attention(model, src, ys[:, :-1], 0, causal=1)
+
+
+def _legend_labels(ax) -> list[str]:
+    return [text.get_text() for text in ax.get_legend().get_texts()]
+
+
+def test_generation_step_view_hatches_keys_not_generated_yet_instead_of_calling_them_masked(generation):
+    model, src, ys = generation
+    ax = generation_step_view(model, src, ys[:, :-1], t=2, vocab=VOCAB).axes[0]
+    hatched = sorted(
+        (p.get_x(), p.get_y(), p.get_width(), p.get_height()) for p in ax.patches if p.get_hatch()
+    )
+    assert hatched == [(-0.5, 2.5, 5, 2), (2.5, -0.5, 2, 3)]  # rows 3-4, and columns 3-4 of rows 0-2
+    assert _legend_labels(ax) == [
+        "future key: masked, weight exactly 0",
+        "not generated yet",
+        "step 2: the newest row",
+    ]
+    assert "causal mask on" in ax.get_title()
+
+
+def test_generation_step_view_without_the_mask_colours_every_generated_cell(generation):
+    model, src, ys = generation
+    ax = generation_step_view(model, src, ys[:, :-1], t=2, vocab=VOCAB, causal=False).axes[0]
+    assert sum(t.get_text().count(".") for t in ax.texts) == 9  # all 3 x 3 cells carry a weight
+    assert not any("masked" in label for label in _legend_labels(ax))
+    assert "NO causal mask: earlier rows change as tokens are added" in ax.get_title()
+
+
+def test_generation_step_view_output_changes_with_the_mask_toggle_even_at_step_0(generation):
+    model, src, ys = generation
+    on = generation_step_view(model, src, ys[:, :-1], 0, VOCAB, causal=True).axes[0].get_title()
+    off = generation_step_view(model, src, ys[:, :-1], 0, VOCAB, causal=False).axes[0].get_title()
+    assert on != off
+
+
+def test_generation_step_view_keeps_the_question_marks_upright(generation):
+    model, src, ys = generation
+    ax = generation_step_view(model, src, ys[:, :-1], t=1, vocab=VOCAB).axes[0]
+    rotation = {tick.get_text(): tick.get_rotation() for tick in ax.get_xticklabels()}
+    assert rotation["?"] == 0
+    assert rotation["<bos>"] == 90

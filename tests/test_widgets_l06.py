@@ -167,8 +167,12 @@ def test_plot_cross_attention_row_names_the_word_it_reads_and_the_known_alignmen
     assert isinstance(fig, Figure)
     title = fig.get_suptitle()
     best = int(w[0, 2].argmax())
-    assert f'target "the" (position 2) reads source "{SOURCE[best]}" (position {best})' in title
-    assert ("= the known alignment" in title) == (best == 2)
+    weight = float(w[0, 2, best])
+    assert (
+        f'target "the" (position 2) reads source "{SOURCE[best]}" (position {best}) most, '
+        f"with weight {weight:.2f}" in title
+    )
+    assert ("; that is its known alignment" in title) == (best == 2)
     ax_bar = fig.axes[1]
     heights = [p.get_height() for p in ax_bar.patches]
     torch.testing.assert_close(torch.tensor(heights, dtype=torch.float32), w[0, 2])
@@ -192,7 +196,41 @@ def test_plot_cross_attention_row_warns_when_attention_goes_to_unmasked_padding(
 def test_plot_cross_attention_row_says_which_alignment_was_expected_when_it_is_missed():
     w = torch.tensor([[0.1, 0.7, 0.2], [0.5, 0.25, 0.25]])  # (T=2, S=3)
     fig = plot_cross_attention_row(w, ["a", "b", "c"], ["x", "y"], target=0, expected=[2, 0])
-    assert '(known alignment: "c")' in fig.get_suptitle()
+    assert fig.get_suptitle() == (
+        'target "x" (position 0) reads source "b" (position 1) most, with weight 0.70; '
+        'its known alignment is "c"'
+    )
+
+
+def test_plot_cross_attention_row_title_does_not_read_as_if_the_weight_were_the_alignment():
+    w = torch.tensor([[0.1, 0.9], [0.5, 0.5]])  # (T=2, S=2)
+    title = plot_cross_attention_row(w, ["a", "b"], ["x", "y"], target=0, expected=[1, 0]).get_suptitle()
+    assert title.replace("\n", "; ") == (
+        'target "x" (position 0) reads source "b" (position 1) most, with weight 0.90; '
+        "that is its known alignment"
+    )
+    assert "= the known alignment" not in title
+
+
+def test_plot_cross_attention_row_reports_a_near_tie_as_a_tie_not_an_argmax():
+    w = torch.tensor([[0.488, 0.491, 0.021]])  # (T=1, S=3): the top two differ by 0.003 < 0.005
+    fig = plot_cross_attention_row(w, ["Hund", "<pad>", "den"], ["dog"], target=0, expected=[0])
+    lines = fig.get_suptitle().split("\n")
+    assert lines[0] == (
+        'target "dog" (position 0) reads 2 source tokens equally (a tie): "Hund" (position 0) and '
+        '"<pad>" (position 1), weight 0.49 each'
+    )
+    assert lines[1] == 'its known alignment, "Hund", is one of them'
+    assert lines[2] == "49% of its attention goes to source padding: mask it"
+    bars = fig.axes[1].patches
+    assert bars[0].get_facecolor() == bars[1].get_facecolor() != bars[2].get_facecolor()
+    assert "largest (a tie)" in [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+
+
+def test_plot_cross_attention_row_does_not_call_weights_apart_by_more_than_the_tolerance_a_tie():
+    w = torch.tensor([[0.49, 0.50, 0.01]])  # the top two differ by 0.01
+    title = plot_cross_attention_row(w, ["a", "b", "c"], ["x"], target=0).get_suptitle()
+    assert title == 'target "x" (position 0) reads source "b" (position 1) most, with weight 0.50'
 
 
 def test_plot_cross_attention_row_rejects_labels_of_the_wrong_length(cross):

@@ -98,3 +98,14 @@ def test_plot_refuses_bad_results_and_layers(model):
         plot_reversal_attention(run_reversal(model, "abc"))
     with pytest.raises(ValueError, match="layer must be an int"):
         plot_reversal_attention(run_reversal(model, "123"), layer=2)
+
+
+def test_plot_of_a_very_short_input_keeps_a_minimum_height(model):
+    from attn_lib.widgets import REVERSAL_MIN_HEIGHT
+
+    short = plot_reversal_attention(run_reversal(model, "7"))
+    assert short.get_size_inches()[1] == REVERSAL_MIN_HEIGHT >= 3.0
+    plt.close(short)
+    long = plot_reversal_attention(run_reversal(model, "12345678901234"))
+    assert long.get_size_inches()[1] > REVERSAL_MIN_HEIGHT  # longer inputs still grow
+    plt.close(long)

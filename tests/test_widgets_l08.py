@@ -75,7 +75,7 @@ def test_plot_score_memory_draws_both_curves_and_states_the_numbers():
     ax = fig.axes[0]
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     title = ax.get_title()
-    assert "512 MiB" in title and "32 MiB" in title and "16× less" in title
+    assert title == "T = 4096, 8 heads, batch 1: explicit scores 512 MiB, one T×256 chunk 32 MiB (16× less)"
     labels = [line.get_label() for line in ax.get_lines()]
     assert any("explicit" in label for label in labels) and any("chunked" in label for label in labels)
     assert ax.get_xlabel() and ax.get_ylabel()
@@ -109,3 +109,22 @@ def test_plot_score_memory_can_show_the_machine_ram_and_extends_past_max_len():
     assert any("RAM of this machine (16 GiB)" in line.get_label() for line in ax.get_lines())
     assert max(ax.get_lines()[0].get_xdata()) >= 2**20
     plt.close(fig)
+
+
+def test_plot_score_memory_with_a_chunk_at_least_t_says_nothing_is_saved_instead_of_1x_less():
+    ax = plot_score_memory(256, 1024, num_heads=8).axes[0]
+    title = ax.get_title()
+    assert "1× less" not in title and "T×1024" not in title
+    assert title.endswith("explicit scores 2 MiB, C ≥ T: one chunk is the whole matrix, nothing saved")
+    plt.close(ax.figure)
+
+
+def test_plot_score_memory_legend_says_slope_one_only_where_t_exceeds_c():
+    ax = plot_score_memory(4096, 256).axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "chunked: one T×min(T, 256) block (slope 1 where T > 256)" in labels
+    _, chunked = ax.get_lines()[:2]
+    x, y = chunked.get_data()
+    below = [i for i in range(1, len(x)) if x[i] <= 256]
+    assert all(y[i] / y[i - 1] == pytest.approx((x[i] / x[i - 1]) ** 2) for i in below)  # T <= C: slope 2
+    plt.close(ax.figure)
