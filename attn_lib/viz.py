@@ -13,6 +13,8 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from .attention import check_mask
+
 
 def _as_2d(weights: torch.Tensor | Sequence[Sequence[float]]) -> torch.Tensor:
     w = torch.as_tensor(weights).detach().float().cpu()
@@ -208,6 +210,14 @@ def plot_masked_matrix(
 # ------------------------------------------------ lesson 06
 
 
+def blocked_cells(mask: torch.Tensor | None, T: int, S: int) -> torch.Tensor:
+    """Bool ``(T, S)``: True where ``mask`` (bool, True = may attend, broadcastable to ``(T, S)``)
+    blocks a cell; all False without a mask. Checked like every mask in ``attn_lib``."""
+    if mask is None:
+        return torch.zeros(T, S, dtype=torch.bool)
+    return ~check_mask(mask, (T, S)).detach().cpu().expand(T, S)
+
+
 def plot_alignment(
     weights: torch.Tensor,
     source_labels: Sequence[str],
@@ -241,17 +251,7 @@ def plot_alignment(
         raise ValueError(
             f"expected must give one source position (or None) per target row, T={T}, got {len(expected)}"
         )
-    blocked = torch.zeros(T, S, dtype=torch.bool)
-    if mask is not None:
-        m = torch.as_tensor(mask).detach().cpu()
-        if m.dtype != torch.bool:
-            raise TypeError(f"mask must be a bool tensor (True = may attend), got dtype {m.dtype}")
-        try:
-            blocked = ~m.expand(T, S)
-        except RuntimeError as err:
-            raise ValueError(
-                f"mask of shape {tuple(m.shape)} does not broadcast to the map (T={T}, S={S})"
-            ) from err
+    blocked = blocked_cells(mask, T, S)  # (T, S)
     if ax is None:
         _, ax = plt.subplots(figsize=(1.8 + 0.75 * S, 1.0 + 0.6 * T))
     plot_attention(w, target_labels, source_labels, title=title, ax=ax, colorbar=colorbar)

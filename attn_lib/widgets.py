@@ -27,6 +27,26 @@ def _check_finite_number(name: str, value: object) -> float:
     return float(value)
 
 
+def _check_positive_int(name: str, value: object, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        wanted = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    return value
+
+
+def _check_index(name: str, value: object, size: int, note: str = "") -> int:
+    """``value`` as an index into ``size`` things: an int in ``[0, size)`` (``note`` says what it indexes)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size:
+        raise ValueError(f"{name} must be an int in [0, {size - 1}]{note}, got {value!r}")
+    return value
+
+
+def _tied_with_max(weights: torch.Tensor, tolerance: float) -> list[int]:
+    """Indices of the ``(n,)`` weights within ``tolerance`` of the largest: the winner and its ties."""
+    top = float(weights.max())
+    return [j for j in range(weights.numel()) if top - float(weights[j]) < tolerance]
+
+
 def softmax_demo(score: float, others: tuple[float, ...] = SOFTMAX_DEMO_OTHER_SCORES) -> dict:
     """The softmax of the scores ``(score, *others)``; lesson 00's slider moves ``score``.
 
@@ -218,7 +238,7 @@ def plot_soft_lookup(
 
     # middle: weights
     all_equal = float(w.max() - w.min()) < 1e-6
-    tied = [j for j in range(len(labels)) if float(w.max() - w[j]) < 1e-6]  # keys sharing the top weight
+    tied = _tied_with_max(w, 1e-6)  # keys sharing the top weight
     bars = ax_w.bar(range(len(labels)), w.numpy(), color=colours)
     if not all_equal:
         for j in tied:
@@ -293,12 +313,6 @@ def plot_soft_lookup(
 # ------------------------------------------------ lesson 02 (scaled dot product)
 
 SCALING_DK_CHOICES = tuple(2**i for i in range(11))  # d_k = 1, 2, 4, ..., 1024: the slider of lesson 02
-
-
-def _check_positive_int(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
 
 
 def scaling_demo(d_k: int, scaled: bool, seed: int = 0, num_keys: int = 16, num_draws: int = 1) -> dict:
@@ -532,11 +546,6 @@ def encoder_attention_row(
         The ``(T,)`` weights of query ``token`` over the key positions (they sum to 1).
     """
 
-    def _check_index(name: str, value: object, size: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size:
-            raise ValueError(f"{name} must be an int in [0, {size - 1}], got {value!r}")
-        return value
-
     if not maps or any(not isinstance(m, torch.Tensor) or m.dim() != 4 for m in maps):
         raise ValueError("maps must be a non-empty list of (B, H, T, T) tensors, one per layer")
     layer = _check_index("layer", layer, len(maps))
@@ -617,15 +626,9 @@ def _check_generation_step(model: torch.nn.Module, tgt: torch.Tensor, t: int, la
     if not isinstance(tgt, torch.Tensor) or tgt.dim() != 2 or tgt.shape[0] != 1:
         got = tuple(tgt.shape) if isinstance(tgt, torch.Tensor) else type(tgt).__name__
         raise ValueError(f"tgt must be one decoder input sequence of shape (1, T), got {got}")
-    T = tgt.shape[1]
-    if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < T:
-        raise ValueError(f"t must be an int in [0, {T - 1}] (a position of tgt), got {t!r}")
-    n_layers = len(model.decoder.layers)
-    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < n_layers:
-        raise ValueError(f"layer must be an int in [0, {n_layers - 1}], got {layer!r}")
-    H = model.decoder.layers[0].self_attn.num_heads
-    if isinstance(head, bool) or not isinstance(head, int) or not 0 <= head < H:
-        raise ValueError(f"head must be an int in [0, {H - 1}], got {head!r}")
+    _check_index("t", t, tgt.shape[1], note=" (a position of tgt)")
+    _check_index("layer", layer, len(model.decoder.layers))
+    _check_index("head", head, model.decoder.layers[0].self_attn.num_heads)
 
 
 @torch.no_grad()
@@ -770,9 +773,7 @@ def cross_attention_row(weights: torch.Tensor, target: int, head: int | None = N
     if not isinstance(weights, torch.Tensor) or weights.dim() not in (2, 3):
         got = tuple(weights.shape) if isinstance(weights, torch.Tensor) else type(weights).__name__
         raise ValueError(f"weights must be a (T, S) or (H, T, S) tensor of one sentence, got {got}")
-    T = weights.shape[-2]
-    if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < T:
-        raise ValueError(f"target must be an int in [0, {T - 1}] (a decoder position), got {target!r}")
+    _check_index("target", target, weights.shape[-2], note=" (a decoder position)")
     w = weights.detach().float()
     if w.dim() == 2:
         if head is not None:
@@ -816,7 +817,7 @@ def plot_cross_attention_row(
     """
     from matplotlib.patches import Patch, Rectangle
 
-    from .viz import plot_alignment
+    from .viz import blocked_cells, plot_alignment
 
     row = cross_attention_row(weights, target, head)  # (S,)
     w = weights.detach().float()
@@ -831,23 +832,16 @@ def plot_cross_attention_row(
     if w.dim() == 3 and w.shape[0] > 1:
         head_name = ", mean of heads" if head is None else f", head {head}"
     is_pad = [s == pad_label for s in source_labels]
-    blocked = [False] * S
-    if mask is not None:
-        m = torch.as_tensor(mask).detach().cpu()
-        if m.dtype != torch.bool:
-            raise TypeError(f"mask must be a bool tensor (True = may attend), got dtype {m.dtype}")
-        try:
-            blocked = (~m.expand(T, S)[target]).tolist()
-        except RuntimeError as err:
-            raise ValueError(f"mask of shape {tuple(m.shape)} does not broadcast to (T={T}, S={S})") from err
+    blocked_map = blocked_cells(mask, T, S)  # (T, S), True = blocked
+    blocked = blocked_map[target].tolist()
     best = int(row.argmax())
-    tied = [j for j in range(S) if float(row[best] - row[j]) < TIE_TOLERANCE]  # best and near-equals
+    tied = _tied_with_max(row, TIE_TOLERANCE)  # best and near-equals
     want = None if expected is None else expected[target]
 
     fig, (ax_map, ax_bar) = plt.subplots(1, 2, figsize=(11, 3.9), gridspec_kw={"width_ratios": [1.2, 1]})
     map_title = f"cross-attention map{head_name}"
     if mask is not None:
-        map_title += f", mask: {int(torch.as_tensor(mask).logical_not().expand(T, S).sum())} cells blocked"
+        map_title += f", mask: {int(blocked_map.sum())} cells blocked"
     plot_alignment(full, source_labels, target_labels, expected, map_title, ax_map, mask=mask)
     ax_map.add_patch(Rectangle((-0.5, target - 0.5), S, 1, fill=False, edgecolor="red", linewidth=2.5))
 
@@ -1019,12 +1013,6 @@ def plot_reversal_attention(result: dict, layer: int = -1, title: str | None = N
 # ------------------------------------------------ lesson 08 (efficient attention)
 
 
-def _l08_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
-
-
 def format_bytes(n: float) -> str:
     """``536870912`` -> ``"512 MiB"``: bytes in the largest binary unit that keeps the number >= 1."""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
@@ -1043,10 +1031,10 @@ def score_memory(
     ``chunked``: one ``(B, H, T, C)`` block of online softmax, ``C = min(chunk_size, T)``.
     ``ratio``: explicit / chunked = ``T / C``.
     """
-    T = _l08_positive_int("seq_len", seq_len)
-    C = min(_l08_positive_int("chunk_size", chunk_size), T)
-    per_row = _l08_positive_int("batch", batch) * _l08_positive_int("num_heads", num_heads) * T
-    per_row *= _l08_positive_int("bytes_per_element", bytes_per_element)
+    T = _check_positive_int("seq_len", seq_len)
+    C = min(_check_positive_int("chunk_size", chunk_size), T)
+    per_row = _check_positive_int("batch", batch) * _check_positive_int("num_heads", num_heads) * T
+    per_row *= _check_positive_int("bytes_per_element", bytes_per_element)
     explicit, chunked = per_row * T, per_row * C
     return {"explicit": explicit, "chunked": chunked, "ratio": explicit / chunked}
 
