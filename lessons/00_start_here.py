@@ -203,7 +203,7 @@ display(widgets.VBox([score_w, view]))
 # with `make lab`, which uses the course's JupyterLab.
 #
 # The widgets never hide logic: the function behind this one is `plot_softmax_demo` in
-# `attn_lib/widgets.py`, an ordinary function (a number in, a figure out) with its own tests
+# `attn_lib/widgets/` (one module per lesson), an ordinary function (a number in, a figure out) with its own tests
 # in `tests/`. You can call it yourself, as the first figure above did.
 
 # %% [markdown]
@@ -310,7 +310,7 @@ print("torch.nn.MultiheadAttention (True = blocked):\n", attn_lib.to_torch_mha_m
 #   imports it.
 # - **Shift+Enter** runs a cell; **Run All** runs a lesson; **Restart Kernel and Run All**
 #   starts clean when cells were run out of order.
-# - Widgets redraw a figure from an ordinary, tested function in `attn_lib/widgets.py`.
+# - Widgets redraw a figure from an ordinary, tested function in `attn_lib/widgets/`.
 # - The **softmax** turns scores into positive weights that sum to 1; raising one score
 #   shrinks all the other weights by the same factor.
 # - Exercises are checked on the spot: green box = right, red box = the mistake, named.

@@ -1,0 +1,49 @@
+"""The logic behind every widget of the course, as pure functions, one module per lesson.
+
+A notebook cell only wires ipywidgets controls to these functions; each function takes
+plain numbers (the control values) and returns numbers or a matplotlib ``Figure``, so it
+is tested by pytest without a browser.
+"""
+
+from __future__ import annotations
+
+from .lesson00 import SOFTMAX_DEMO_OTHER_SCORES, plot_softmax_demo, softmax_demo
+from .lesson01 import LOOKUP_COLOURS, lookup_state, plot_soft_lookup, query_from_angle
+from .lesson02 import SCALING_DK_CHOICES, plot_scaling_demo, scaling_curves, scaling_demo
+from .lesson03 import HEAD_MAP_D_MODEL, HEAD_MAP_TOKENS, head_map, plot_head_map
+from .lesson04 import encoder_attention_row, plot_encoder_attention
+from .lesson05 import generation_prefix_attention, generation_step_view
+from .lesson06 import TIE_TOLERANCE, cross_attention_row, plot_cross_attention_row
+from .lesson07 import REVERSAL_MIN_HEIGHT, plot_reversal_attention, run_reversal
+from .lesson08 import format_bytes, plot_score_memory, score_memory
+
+__all__ = [
+    "HEAD_MAP_D_MODEL",
+    "HEAD_MAP_TOKENS",
+    "LOOKUP_COLOURS",
+    "REVERSAL_MIN_HEIGHT",
+    "SCALING_DK_CHOICES",
+    "SOFTMAX_DEMO_OTHER_SCORES",
+    "TIE_TOLERANCE",
+    "cross_attention_row",
+    "encoder_attention_row",
+    "format_bytes",
+    "generation_prefix_attention",
+    "generation_step_view",
+    "head_map",
+    "lookup_state",
+    "plot_cross_attention_row",
+    "plot_encoder_attention",
+    "plot_head_map",
+    "plot_reversal_attention",
+    "plot_scaling_demo",
+    "plot_score_memory",
+    "plot_soft_lookup",
+    "plot_softmax_demo",
+    "query_from_angle",
+    "run_reversal",
+    "scaling_curves",
+    "scaling_demo",
+    "score_memory",
+    "softmax_demo",
+]

@@ -1,0 +1,131 @@
+"""Widget logic of lesson 02 (scaled dot product): pure functions, tested by pytest."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+
+from ._common import _check_positive_int
+
+SCALING_DK_CHOICES = tuple(2**i for i in range(11))  # d_k = 1, 2, 4, ..., 1024: the slider of lesson 02
+
+
+def scaling_demo(d_k: int, scaled: bool, seed: int = 0, num_keys: int = 16, num_draws: int = 1) -> dict:
+    """One query against ``num_keys`` random keys: the softmax weights with or without ÷√d_k.
+
+    Every entry of the query and the keys is drawn from N(0, 1), so a score q·k has variance
+    d_k. The same ``seed`` gives the same query and keys for ``scaled=True`` and ``False``.
+
+    Args:
+        d_k: query/key width.
+        scaled: divide the scores by √d_k before the softmax.
+        seed: seeds the draws.
+        num_keys: number of keys T_k.
+        num_draws: N independent (query, keys) draws; every result has one row per draw.
+
+    Returns:
+        A dict of tensors: ``query`` (N, d_k), ``keys`` (N, T_k, d_k), ``logits`` (N, T_k)
+        the softmax input (q·k, divided by √d_k if scaled), ``weights`` (N, T_k),
+        ``max_weight`` (N,), ``entropy`` (N,) in nats (ln T_k for uniform weights, 0 for
+        one-hot), and ``grad_norm`` (N,): the Frobenius norm of the softmax Jacobian
+        ∂weights/∂logits = diag(p) − p pᵀ, i.e. how strongly the weights respond when the
+        scores move (exactly 0 for one-hot weights).
+    """
+    d_k = _check_positive_int("d_k", d_k)
+    num_keys = _check_positive_int("num_keys", num_keys, minimum=2)
+    num_draws = _check_positive_int("num_draws", num_draws)
+    if not isinstance(scaled, bool):
+        raise TypeError(f"scaled must be True or False, got {scaled!r}")
+    gen = torch.Generator().manual_seed(seed)
+    query = torch.randn(num_draws, d_k, generator=gen)  # (N, d_k)
+    keys = torch.randn(num_draws, num_keys, d_k, generator=gen)  # (N, T_k, d_k)
+    logits = (keys @ query[:, :, None])[..., 0]  # (N, T_k, d_k) @ (N, d_k, 1) -> (N, T_k): q·k_j
+    if scaled:
+        logits = logits / d_k**0.5
+    p = torch.softmax(logits, dim=-1)  # (N, T_k)
+    jacobian = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]  # (N, T_k, T_k): ∂p_i/∂z_j
+    return {
+        "query": query,
+        "keys": keys,
+        "logits": logits,
+        "weights": p,
+        "max_weight": p.amax(dim=-1),
+        "entropy": torch.special.entr(p).sum(dim=-1),  # −Σ p log p, with 0 log 0 = 0
+        "grad_norm": torch.linalg.matrix_norm(jacobian),  # Frobenius norm, (N,)
+    }
+
+
+def scaling_curves(
+    d_ks: tuple[int, ...] = SCALING_DK_CHOICES, seed: int = 0, num_keys: int = 16, num_draws: int = 200
+) -> dict:
+    """Medians over ``num_draws`` draws of :func:`scaling_demo`'s statistics, for every d_k.
+
+    Returns:
+        ``{"d_k": list of d_k, "unscaled": stats, "scaled": stats}`` where ``stats`` maps
+        ``max_weight``, ``entropy`` and ``grad_norm`` to a ``(len(d_ks),)`` tensor of medians,
+        and ``saturated`` to the share of draws whose largest weight exceeds 0.99.
+        Scaled and unscaled use the same draws.
+    """
+    result: dict = {"d_k": list(d_ks)}
+    for name, scaled in (("unscaled", False), ("scaled", True)):
+        runs = [scaling_demo(d, scaled, seed, num_keys, num_draws) for d in d_ks]
+        stats = {
+            k: torch.stack([r[k].median() for r in runs]) for k in ("max_weight", "entropy", "grad_norm")
+        }
+        stats["saturated"] = torch.stack([(r["max_weight"] > 0.99).float().mean() for r in runs])
+        result[name] = stats
+    return result
+
+
+def plot_scaling_demo(d_k: int, scaled: bool, seed: int = 0, num_keys: int = 16) -> Figure:
+    """Left: the weights p = softmax(z) of one query over ``num_keys`` random keys at this d_k
+    (scores z scaled or not). Right: the gradient size ‖∂p/∂z‖_F against d_k (medians of 200
+    draws of seed 0, with and without scaling) with this draw (``seed``) marked.
+    """
+    import math
+
+    demo = scaling_demo(d_k, scaled, seed, num_keys)
+    p = demo["weights"][0]  # (T_k,)
+    top, ent, grad = float(demo["max_weight"][0]), float(demo["entropy"][0]), float(demo["grad_norm"][0])
+    curves = scaling_curves(seed=0, num_keys=num_keys)  # medians of 200 draws; fixed, so they never move
+    fig, (ax_w, ax_g) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1.1, 1]})
+
+    colours = ["#e76f51" if j == int(p.argmax()) else "#2a9d8f" for j in range(num_keys)]
+    ax_w.bar(range(num_keys), p.numpy(), color=colours)
+    ax_w.axhline(1 / num_keys, color="black", linestyle=":", linewidth=1, label=f"uniform: 1/{num_keys}")
+    ax_w.set_ylim(0, 1.05)
+    ax_w.set_xticks(range(num_keys))
+    ax_w.set_xlabel("key j")
+    ax_w.set_ylabel("attention weight")
+    ax_w.legend(loc="upper left", fontsize=8, frameon=False)
+    ax_w.set_title(f"largest weight {top:.2f}, entropy {ent:.2f} nats (uniform: {math.log(num_keys):.2f})")
+
+    for name, colour in (("unscaled", "#e76f51"), ("scaled", "#2a9d8f")):
+        label = "softmax(q·k / √d_k)" if name == "scaled" else "softmax(q·k)"
+        median = curves[name]["grad_norm"].clamp_min(1e-12).numpy()  # a log axis cannot show 0: at 1e-12
+        ax_g.plot(curves["d_k"], median, "o-", color=colour, markersize=3, label=f"{label}, median")
+    ax_g.plot([d_k], [max(grad, 1e-12)], "*", color="black", markersize=14, label="this draw")
+    ax_g.set_xscale("log", base=2)
+    ax_g.set_xticks([1, 4, 16, 64, 256, 1024], ["1", "4", "16", "64", "256", "1024"])
+    ax_g.set_yscale("log")
+    ax_g.set_ylim(1e-12, 1.5)
+    ax_g.set_xlabel("d_k (query/key width)")
+    ax_g.set_ylabel(r"$\|\partial p/\partial z\|_F$ (log scale)")
+    ax_g.legend(loc="lower left", fontsize=8, frameon=False)
+    ax_g.set_title(f"gradient size of this draw: {grad:.2g}")
+
+    how = f"scores ÷ √d_k = ÷ {math.sqrt(d_k):.3g}" if scaled else "unscaled scores"
+    kind = "scaled" if scaled else "unscaled"
+    typical = ""
+    if d_k in curves["d_k"]:  # how this draw compares with the median of 200 draws at this d_k
+        typical = f" (median of 200 draws: {float(curves[kind]['max_weight'][curves['d_k'].index(d_k)]):.0%})"
+    if top > 0.99:
+        verdict = f"saturated: one key takes {top:.0%} and the gradient is {grad:.2g}"
+    elif top > 0.5:
+        verdict = f"one key takes {top:.0%} in this draw{typical}"
+    else:
+        verdict = f"the weights are spread over several keys, the largest {top:.0%}{typical}"
+    fig.suptitle(f"d_k = {d_k}, {how}: {verdict}")
+    fig.tight_layout()
+    return fig

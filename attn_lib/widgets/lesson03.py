@@ -1,0 +1,95 @@
+"""Widget logic of lesson 03 (multi-head): pure functions, tested by pytest."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+
+HEAD_MAP_TOKENS = ("the", "cat", "sat", "on", "the", "mat", "because", "it", "was", "tired")
+HEAD_MAP_D_MODEL = 32  # the widget's num_heads choices are the divisors 1, 2, 4, 8 (16, 32)
+
+
+def head_map(num_heads: int, head: int, seed: int = 0) -> dict:
+    """The self-attention map of one head, for a fixed sentence and seeded random weights.
+
+    The sentence is :data:`HEAD_MAP_TOKENS` (random token embeddings plus sinusoidal
+    positions, ``d_model = 32``). W^Q and W^K are one random ``(32, 32)`` matrix each, the
+    *same* whatever ``num_heads`` is: ``num_heads`` only decides how their output features
+    are cut into heads (head i reads features ``i*Dh : (i+1)*Dh``, ``Dh = 32 / num_heads``).
+
+    Args:
+        num_heads: H, a divisor of 32.
+        head: which head to show; a head ``>= num_heads`` does not exist and is clamped to
+            the last head (``clamped`` says so).
+        seed: seeds the embeddings and the weights.
+
+    Returns:
+        A dict: ``weights`` (T, T) of the shown head, ``all_weights`` (H, T, T), ``head``
+        (the head shown), ``clamped`` (bool), ``num_heads``, ``head_dim``, ``d_model``,
+        ``tokens`` (the T token strings).
+    """
+    from ..attention import scaled_dot_product_attention
+    from ..multihead import split_heads
+    from ..positional import sinusoidal_positional_encoding
+
+    D = HEAD_MAP_D_MODEL
+    if isinstance(num_heads, bool) or not isinstance(num_heads, int) or num_heads <= 0 or D % num_heads:
+        divisors = [h for h in range(1, D + 1) if D % h == 0]
+        raise ValueError(f"num_heads must divide d_model={D}, i.e. be one of {divisors}; got {num_heads!r}")
+    if isinstance(head, bool) or not isinstance(head, int) or head < 0:
+        raise ValueError(f"head must be an int >= 0, got {head!r}")
+    shown = min(head, num_heads - 1)
+    gen = torch.Generator().manual_seed(seed)
+    vocab = sorted(set(HEAD_MAP_TOKENS))
+    embedding = torch.randn(len(vocab), D, generator=gen)  # (V, D)
+    ids = torch.tensor([vocab.index(t) for t in HEAD_MAP_TOKENS])  # (T,)
+    x = embedding[ids] + sinusoidal_positional_encoding(len(ids), D)  # (T, D)
+    w_q = torch.randn(D, D, generator=gen) * 1.5 / D**0.5  # (D, D): all heads' W_i^Q side by side
+    w_k = torch.randn(D, D, generator=gen) * 1.5 / D**0.5
+    q = split_heads((x @ w_q)[None], num_heads)  # (1, T, D) -> (1, H, T, Dh)
+    k = split_heads((x @ w_k)[None], num_heads)  # (1, T, D) -> (1, H, T, Dh)
+    _, weights = scaled_dot_product_attention(q, k, k)  # (1, H, T, T); the values do not matter here
+    return {
+        "weights": weights[0, shown],
+        "all_weights": weights[0],
+        "head": shown,
+        "clamped": shown != head,
+        "num_heads": num_heads,
+        "head_dim": D // num_heads,
+        "d_model": D,
+        "tokens": list(HEAD_MAP_TOKENS),
+    }
+
+
+def plot_head_map(num_heads: int, head: int, seed: int = 0) -> Figure:
+    """The map of one head (from :func:`head_map`), and below it the d_model features of
+    q and k cut into ``num_heads`` slices, the shown head's slice highlighted."""
+    from matplotlib.patches import Rectangle
+
+    from ..viz import plot_attention
+
+    r = head_map(num_heads, head, seed)
+    H, Dh, D, h = r["num_heads"], r["head_dim"], r["d_model"], r["head"]
+    fig, (ax_map, ax_strip) = plt.subplots(2, 1, figsize=(7.5, 6.4), gridspec_kw={"height_ratios": [6, 1]})
+    words = r["tokens"]
+    title = f"head {h} of {H}: softmax(q_h·k_h / √{Dh}), head_dim = d_model / num_heads = {D}/{H} = {Dh}"
+    plot_attention(r["weights"], words, words, title=title, ax=ax_map)
+    if r["clamped"]:
+        ax_map.set_title(f"(there is no head {head} with {H} heads; showing head {h})\n{title}", fontsize=10)
+
+    owner = torch.arange(D) // Dh  # (D,): the head that reads each feature
+    ax_strip.imshow(owner[None].numpy(), cmap="tab10" if H <= 10 else "tab20", aspect="auto", alpha=0.35)
+    ax_strip.add_patch(Rectangle((h * Dh - 0.5, -0.5), Dh, 1, fill=False, edgecolor="red", linewidth=2.5))
+    for i in range(H):
+        if H <= 8:
+            ax_strip.text(i * Dh + (Dh - 1) / 2, 0, f"h{i}", ha="center", va="center", fontsize=8)
+    ax_strip.set_xlim(-0.7, D - 0.3)
+    ax_strip.set_ylim(0.6, -0.6)
+    ax_strip.set_yticks([])
+    ax_strip.set_xticks(sorted({0, h * Dh, (h + 1) * Dh - 1, D - 1}))
+    ax_strip.set_xlabel(
+        f"feature index of q and k (0 … {D - 1}): head {h} reads {h * Dh} … {(h + 1) * Dh - 1}"
+    )
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,99 @@
+"""Widget logic of lesson 04 (encoder self-attention): pure functions, tested by pytest."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+
+from ._common import _check_index
+
+
+def encoder_attention_row(
+    maps: list[torch.Tensor], sentence: int, token: int, layer: int, head: int | None = None
+) -> torch.Tensor:
+    """Where one token attends: row ``token`` of the encoder self-attention map of one
+    sentence, layer and head.
+
+    Args:
+        maps: one ``(B, H, T, T)`` weight tensor per encoder layer (``Encoder(..., need_weights=True)``).
+        sentence: index b of the sentence in the batch.
+        token: query position i (the token that attends).
+        layer: encoder layer l.
+        head: head h, or None for the average over the heads.
+
+    Returns:
+        The ``(T,)`` weights of query ``token`` over the key positions (they sum to 1).
+    """
+
+    if not maps or any(not isinstance(m, torch.Tensor) or m.dim() != 4 for m in maps):
+        raise ValueError("maps must be a non-empty list of (B, H, T, T) tensors, one per layer")
+    layer = _check_index("layer", layer, len(maps))
+    B, H, T, _ = maps[layer].shape
+    sentence = _check_index("sentence", sentence, B)
+    token = _check_index("token", token, T)
+    w = maps[layer][sentence, :, token].detach().float()  # (H, T)
+    if head is None:
+        return w.mean(0)  # (T,)
+    return w[_check_index("head", head, H)]  # (T,)
+
+
+def plot_encoder_attention(
+    maps: list[torch.Tensor],
+    labels: list[list[str]],
+    sentence: int,
+    token: int,
+    layer: int,
+    head: int | None = None,
+    pad_label: str = "<pad>",
+) -> Figure:
+    """The encoder self-attention map of one sentence (layer, head) with the chosen query
+    row framed, and that row as bars: how much the token takes from every key.
+
+    Args:
+        maps: one ``(B, H, T, T)`` weight tensor per layer.
+        labels: per sentence, its T token strings (padding included, written ``pad_label``).
+        sentence, token, layer, head: as in :func:`encoder_attention_row`.
+    """
+    from matplotlib.patches import Rectangle
+
+    from ..viz import plot_attention
+
+    row = encoder_attention_row(maps, sentence, token, layer, head)  # (T,)
+    words = list(labels[sentence])
+    T = row.numel()
+    if len(words) != T:
+        raise ValueError(f"labels[{sentence}] has {len(words)} tokens but the maps have T={T}")
+    w = maps[layer][sentence].detach().float()  # (H, T, T)
+    full = w.mean(0) if head is None else w[head]  # (T, T)
+    head_name = "mean of heads" if head is None else f"head {head}"
+    is_pad = [t == pad_label for t in words]
+
+    fig, (ax_map, ax_bar) = plt.subplots(1, 2, figsize=(10, 3.9), gridspec_kw={"width_ratios": [1.15, 1]})
+    # a fixed 0..1 colour scale: an untrained, nearly uniform map must look nearly uniform
+    plot_attention(full, words, words, title=f"layer {layer}, {head_name}", ax=ax_map, vmax=1.0)
+    ax_map.add_patch(Rectangle((-0.5, token - 0.5), T, 1, fill=False, edgecolor="red", linewidth=2.5))
+
+    colours = ["#bbbbbb" if p else "#2a9d8f" for p in is_pad]
+    best = int(row.argmax())
+    colours[best] = "#e76f51"
+    ax_bar.bar(range(T), row.numpy(), color=colours)
+    for j in range(T):
+        note = "0 (pad)" if is_pad[j] else f"{float(row[j]):.2f}"
+        ax_bar.text(j, float(row[j]) + 0.02, note, ha="center", va="bottom", fontsize=8)
+    n_real = T - sum(is_pad)
+    ax_bar.axhline(1.0 / n_real, color="black", linestyle=":", linewidth=1, label=f"uniform: 1/{n_real}")
+    ax_bar.legend(loc="upper left", fontsize=8, frameon=False)
+    ax_bar.set_xticks(range(T))
+    ax_bar.set_xticklabels(words, rotation=90 if max(map(len, words)) > 2 else 0)
+    ax_bar.set_ylim(0, 1.05)
+    ax_bar.set_xlabel("key token (attended to)")
+    ax_bar.set_ylabel("attention weight")
+    ax_bar.set_title(f'row of query "{words[token]}" (position {token})')
+    where = " (a padding position: it attends, but its output is never used)" if is_pad[token] else ""
+    fig.suptitle(
+        f'"{words[token]}" takes most from "{words[best]}" ({float(row[best]):.2f}; '
+        f"uniform would be {1.0 / n_real:.2f}){where}"
+    )
+    fig.tight_layout()
+    return fig
