@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,8 +113,96 @@ _MATCH_ATOL, _MATCH_RTOL = 1e-4, 1e-3  # looser: a learner's variant may sum in 
 @dataclass
 class _Outcome:
     value: Any = None
-    error: Exception | None = None
+    error: BaseException | None = None
     mutated: str | None = None  # the name of an argument the call changed in place
+    unusable: str | None = None  # why the returned value cannot be compared (meta, sparse, ...)
+
+
+# ------------------------------------------------------------------ the checker's own setting
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """The global torch state a learner's notebook may have changed and a check depends on."""
+
+    dtype: torch.dtype
+    device: torch.device
+    grad: bool
+    threads: int
+
+    @classmethod
+    def now(cls) -> _Setting:
+        return cls(
+            torch.get_default_dtype(),
+            torch.get_default_device(),
+            torch.is_grad_enabled(),
+            torch.get_num_threads(),
+        )
+
+    def apply(self) -> None:
+        torch.set_default_dtype(self.dtype)
+        torch.set_default_device(None if self.device == torch.device("cpu") else self.device)
+        torch.set_grad_enabled(self.grad)
+        if torch.get_num_threads() != self.threads:
+            torch.set_num_threads(self.threads)
+
+
+# float32 on the CPU, no autograd, one thread (the inputs are tiny: with several threads a busy
+# machine makes every small softmax wait, 50x slower): the same for every learner, whatever
+# `torch.set_default_dtype(...)`, `torch.set_default_device(...)`, `torch.set_grad_enabled(...)`
+# or `torch.set_num_threads(...)` their notebook ran before.
+_CHECK_SETTING = _Setting(torch.float32, torch.device("cpu"), grad=False, threads=1)
+
+
+@contextmanager
+def _checker_setting() -> Iterator[None]:
+    """Run a check in :data:`_CHECK_SETTING` and the random stream of its own; restore the learner's after."""
+    saved = _Setting.now()
+    # fork_rng: neither the inputs nor the learner's code move the notebook's random stream.
+    with torch.random.fork_rng(devices=[]):
+        try:
+            _CHECK_SETTING.apply()
+            yield
+        finally:
+            saved.apply()
+
+
+def _plain(value: Any) -> tuple[Any, str | None]:
+    """The returned ``value`` with every tensor made an ordinary dense CPU tensor, or why it cannot be.
+
+    A learner may return a Tensor subclass (whose ``__torch_function__`` may raise), a tensor on
+    another device or with autograd history, a meta tensor (shape, no values) or a sparse one.
+    The first three are converted; the last two are explained, since comparing them means nothing.
+    """
+    if isinstance(value, (tuple, list)):
+        items = [_plain(v) for v in value]
+        why = next((w for _, w in items if w is not None), None)
+        return type(value)(v for v, _ in items), why
+    if not isinstance(value, torch.Tensor):
+        return value, None
+    kind = type(value).__name__ if type(value) is not torch.Tensor else "tensor"
+    try:
+        with torch._C.DisableTorchFunctionSubclass():
+            tensor = value if type(value) is torch.Tensor else torch.Tensor.as_subclass(value, torch.Tensor)
+            if tensor.is_meta:
+                return None, (
+                    f"Your function returned a meta tensor (device='meta', shape {tuple(tensor.shape)}): "
+                    "it has a shape but no values. Create tensors without `device='meta'`."
+                )
+            if tensor.layout != torch.strided:
+                return None, (
+                    f"Your function returned a tensor with layout {tensor.layout} (a sparse tensor); "
+                    "expected an ordinary dense tensor: call `.to_dense()` on it."
+                )
+            return tensor.detach().cpu(), None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as err:  # a subclass that cannot even be converted
+        return None, (
+            f"Your function returned {'an' if kind[0] in 'aeiouAEIOU' else 'a'} {kind} (a subclass of "
+            f"torch.Tensor) that cannot be read as a plain tensor ({type(err).__name__}). "
+            "Return an ordinary torch.Tensor."
+        )
 
 
 def _clone(obj: Any) -> Any:
@@ -139,8 +228,15 @@ def _call(fn: Callable[..., Any], args: tuple, names: Sequence[str]) -> _Outcome
         warnings.simplefilter("ignore")
         try:
             value = fn(*copies)
-        except Exception as err:  # the learner's code may raise anything: it becomes a message
+        except KeyboardInterrupt:  # the learner pressed stop: that still interrupts
+            raise
+        except BaseException as err:  # anything else (SystemExit, GeneratorExit, ...) becomes a message
             return _Outcome(error=err)
+        finally:
+            _CHECK_SETTING.apply()  # the learner's code may have changed the default dtype, grad mode, ...
+    value, unusable = _plain(value)
+    if unusable is not None:
+        return _Outcome(unusable=unusable)
     mutated = None
     for name, before, after in zip(names, args, copies, strict=False):
         if isinstance(before, torch.Tensor) and isinstance(after, torch.Tensor):
@@ -212,6 +308,8 @@ def _match_mistake(
 
 
 def _not_attempted(outcome: _Outcome) -> bool:
+    if outcome.unusable is not None:
+        return False
     if outcome.error is not None:
         return isinstance(outcome.error, NotImplementedError)
     return outcome.value is None or outcome.value is Ellipsis
@@ -220,15 +318,23 @@ def _not_attempted(outcome: _Outcome) -> bool:
 def _run_check(ex: Exercise, fn: Any) -> CheckResult:
     """Call ``fn`` on every case of ``ex`` and compare with ``ex.expected``; name a known mistake.
 
-    Runs on one thread (the inputs are tiny: with several threads a busy machine makes every
-    small softmax wait, 50x slower) and restores the thread count afterwards.
+    Runs in the checker's own setting (:func:`_checker_setting`: float32, CPU, no autograd, one
+    thread, its own random stream) and restores the learner's afterwards. Never raises because of
+    the learner's code; only KeyboardInterrupt goes through.
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _check_on_cases(ex, fn)
-    finally:
-        torch.set_num_threads(threads)
+    with _checker_setting():
+        try:
+            return _check_on_cases(ex, fn)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as err:  # a last net: the check itself must never crash a notebook
+            return CheckResult(
+                False,
+                f"The checker could not judge what `{getattr(fn, '__name__', 'your function')}` "
+                f"returned: {type(err).__name__} while comparing it. Make it return plain tensors "
+                "(if it does, this is a bug in the checker: please report it).",
+                ex.name,
+            )
 
 
 def _check_on_cases(ex: Exercise, fn: Any) -> CheckResult:
@@ -241,43 +347,39 @@ def _check_on_cases(ex: Exercise, fn: Any) -> CheckResult:
             ex.name,
         )
     fn_name = getattr(fn, "__name__", f"my_{ex.name}")
-    # fork_rng: neither the inputs nor the learner's code move the notebook's random stream.
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        cases = ex.make_cases()
-        learner = [_call(fn, c.args, ex.arg_names) for c in cases]
-        if _not_attempted(learner[0]):
-            what = (
-                "raises NotImplementedError"
-                if learner[0].error
-                else f"returns {_type_name(learner[0].value)}"
+    cases = ex.make_cases()
+    learner = [_call(fn, c.args, ex.arg_names) for c in cases]
+    if _not_attempted(learner[0]):
+        what = "raises NotImplementedError" if learner[0].error else f"returns {_type_name(learner[0].value)}"
+        return CheckResult(
+            False,
+            f"`{fn_name}` still {what}. Write its body and run this cell again.\nTask: {ex.description}",
+            ex.name,
+            status="todo",
+        )
+    for i, (case, out) in enumerate(zip(cases, learner, strict=True)):
+        expected = ex.expected(*_clone(case.args))
+        if out.unusable is not None:
+            return CheckResult(False, f"Input: {case.label}.\n{out.unusable}", ex.name)
+        if out.error is not None:
+            problem = _error_text(out.error, ex)
+        elif out.value is None or out.value is Ellipsis:
+            problem = (
+                f"Your function returned {_type_name(out.value)} here (it returned a value for an "
+                "earlier input): is a `return` missing in one branch?"
             )
+        else:
+            problem = _output_problem(out.value, expected, ex)
+        if problem is None and out.mutated is not None:
             return CheckResult(
                 False,
-                f"`{fn_name}` still {what}. Write its body and run this cell again.\nTask: {ex.description}",
+                f"Recognised mistake: {INPLACE_MISTAKE}.\nInput: {case.label}.\nThe result is right, but "
+                f"your function changed its argument `{out.mutated}` in place.\nHint: {_INPLACE_HINT}",
                 ex.name,
-                status="todo",
+                mistake=INPLACE_MISTAKE,
             )
-        for i, (case, out) in enumerate(zip(cases, learner, strict=True)):
-            expected = ex.expected(*_clone(case.args))
-            if out.error is not None:
-                problem = _error_text(out.error, ex)
-            elif out.value is None or out.value is Ellipsis:
-                problem = (
-                    f"Your function returned {_type_name(out.value)} here (it returned a value for an "
-                    "earlier input): is a `return` missing in one branch?"
-                )
-            else:
-                problem = _output_problem(out.value, expected, ex)
-            if problem is None and out.mutated is not None:
-                return CheckResult(
-                    False,
-                    f"Recognised mistake: {INPLACE_MISTAKE}.\nInput: {case.label}.\nThe result is right, but "
-                    f"your function changed its argument `{out.mutated}` in place.\nHint: {_INPLACE_HINT}",
-                    ex.name,
-                    mistake=INPLACE_MISTAKE,
-                )
-            if problem is not None:
-                return _failure(ex, cases, learner, i, problem)
+        if problem is not None:
+            return _failure(ex, cases, learner, i, problem)
     labels = "\n".join(f"  • {c.label}" for c in cases)
     return CheckResult(True, f"All {len(cases)} inputs give the expected result:\n{labels}", ex.name)
 

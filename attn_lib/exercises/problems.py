@@ -181,12 +181,18 @@ _ERROR_HINTS = (
 )
 
 
-def _error_text(err: Exception, ex: Exercise) -> str:
-    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+def _error_text(err: BaseException, ex: Exercise) -> str:
+    try:
+        said = str(err).strip()
+    except Exception:  # an exception whose message itself raises
+        said = "(its message could not be shown)"
+    first = said.splitlines()[0] if said else ""
     if len(first) > 300:
         first = first[:300] + " ..."
     text = f"Your function raised {type(err).__name__}: {first}"
+    if isinstance(err, (SystemExit, GeneratorExit)) or not isinstance(err, Exception):
+        return f"{text}\nTip: a function checked here should return its result, not exit or stop the kernel."
     for needle, hint in _ERROR_HINTS:
-        if needle in str(err):
+        if needle in said:
             return f"{text}\nTip: {hint.format(signature=ex.signature)}"
     return text
