@@ -18,6 +18,28 @@ import torch.nn.functional as F
 __all__ = ["scaled_dot_product_attention", "softmax"]
 
 
+HALF_DTYPES = (torch.float16, torch.bfloat16)
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype scores and softmax are computed in: float32 for float16/bfloat16, else ``dtype``.
+
+    A softmax in float16 overflows where float32 does not (scores of a few hundred suffice);
+    PyTorch's kernels upcast half inputs the same way and return the input dtype.
+    """
+    return torch.float32 if dtype in HALF_DTYPES else dtype
+
+
+def check_dim(name: str, dim: object, ndim: int) -> int:
+    """``dim`` as a non-negative index into a tensor with ``ndim`` dimensions, or a named error."""
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"{name} must be an int (one dimension), got {type(dim).__name__} {dim!r}")
+    size = max(ndim, 1)  # a 0-d tensor accepts dim 0 or -1, as in torch
+    if not -size <= dim < size:
+        raise ValueError(f"{name}={dim} is out of range for a tensor with {ndim} dimensions")
+    return dim % size
+
+
 def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """Numerically stable softmax, written out: ``exp(x - max) / sum(exp(x - max))``.
 
@@ -25,7 +47,7 @@ def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     and denominator) but keeps every exponent ``<= 0``, so ``exp`` cannot overflow.
 
     Args:
-        x: any float tensor.
+        x: any float tensor; float16/bfloat16 are computed in float32 and returned in their dtype.
         dim: the dimension that sums to 1.
 
     Returns:
@@ -36,6 +58,11 @@ def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
         raise TypeError(f"x must be a float tensor, got dtype {x.dtype}; use x.float()")
+    check_dim("dim", dim, x.dim())
+    if x.numel() == 0:  # nothing to normalise (torch.softmax returns empty too)
+        return torch.empty_like(x)
+    if x.dtype in HALF_DTYPES:
+        return softmax(x.float(), dim).to(x.dtype)
     x_max = x.amax(dim=dim, keepdim=True)
     x_max = torch.where(torch.isfinite(x_max), x_max, torch.zeros_like(x_max))
     e = torch.exp(x - x_max)
@@ -46,6 +73,11 @@ def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
 def _check_tensor(name: str, t: object, min_dim: int = 2) -> torch.Tensor:
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if not t.is_floating_point():
+        raise TypeError(
+            f"{name} must be a float tensor (float32, float64, float16 or bfloat16), got dtype "
+            f"{t.dtype}; convert it with {name}.float()"
+        )
     if t.dim() < min_dim:
         raise ValueError(
             f"{name} must have at least {min_dim} dimensions (..., T, d), got shape {tuple(t.shape)}"
@@ -53,7 +85,56 @@ def _check_tensor(name: str, t: object, min_dim: int = 2) -> torch.Tensor:
     return t
 
 
-def check_mask(mask: object, target_shape: tuple[int, ...], name: str = "mask") -> torch.Tensor:
+def check_same_dtype_device(**tensors: torch.Tensor) -> None:
+    """Raise a named error unless every tensor has the dtype and device of the first one."""
+    (first, t0), *rest = tensors.items()
+    for name, t in rest:
+        if t.dtype != t0.dtype:
+            raise TypeError(
+                f"{first} has dtype {t0.dtype} but {name} has {t.dtype}; they must match "
+                f"(convert one, e.g. {name}.to({first}.dtype))"
+            )
+        if t.device != t0.device:
+            raise ValueError(
+                f"{first} is on device {t0.device} but {name} is on {t.device}; move them to one device"
+            )
+
+
+def check_number(
+    name: str, value: object, low: float | None = None, high: float | None = None, high_open: bool = False
+) -> float:
+    """A real, finite Python number (not bool) in ``[low, high]`` (or ``[low, high)``), else a named error."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if (low is not None and value < low) or (
+        high is not None and (value >= high if high_open else value > high)
+    ):
+        bracket = ")" if high_open else "]"
+        if low is not None and high is not None:
+            expected = f"in [{low:g}, {high:g}{bracket}"
+        elif low is not None:
+            expected = f">= {low:g}"
+        else:
+            expected = f"{'<' if high_open else '<='} {high:g}"
+        raise ValueError(f"{name} must be {expected}, got {value}")
+    return value
+
+
+def check_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return value
+
+
+def check_mask(
+    mask: object,
+    target_shape: tuple[int, ...],
+    name: str = "mask",
+    device: torch.device | None = None,
+) -> torch.Tensor:
     """Validate a boolean attention mask against the score shape ``(..., T_q, T_k)``."""
     if not isinstance(mask, torch.Tensor):
         raise TypeError(f"{name} must be a bool torch.Tensor (True = may attend), got {type(mask).__name__}")
@@ -63,6 +144,8 @@ def check_mask(mask: object, target_shape: tuple[int, ...], name: str = "mask") 
             f"For a 0/1 mask pass {name}.bool(); for an additive float bias (0 / -inf) pass "
             f"{name} == 0 (to_additive_mask converts the other way, bool -> 0/-inf)."
         )
+    if device is not None and mask.device != device:
+        raise ValueError(f"{name} is on device {mask.device} but the scores are on {device}; move it there")
     try:
         broadcast = torch.broadcast_shapes(mask.shape, target_shape)
     except RuntimeError:
@@ -116,6 +199,7 @@ def scaled_dot_product_attention(
     _check_tensor("query", query)
     _check_tensor("key", key)
     _check_tensor("value", value)
+    check_same_dtype_device(query=query, key=key, value=value)
     d_k, t_k = query.shape[-1], key.shape[-2]
     if key.shape[-1] != d_k:
         raise ValueError(
@@ -127,21 +211,23 @@ def scaled_dot_product_attention(
             f"key has length {t_k} (dim -2) but value has {value.shape[-2]}; every key needs "
             f"one value (T_k). key {tuple(key.shape)}, value {tuple(value.shape)}"
         )
-    if not 0.0 <= dropout_p < 1.0:
-        raise ValueError(f"dropout_p must be in [0, 1), got {dropout_p}")
+    dropout_p = check_number("dropout_p", dropout_p, 0.0, 1.0, high_open=True)
+    check_bool("need_weights", need_weights)
     batch = broadcast_batch(query, key, value)  # the leading dimensions, e.g. (B, H)
     if scale is None:
-        scale = 1.0 / math.sqrt(d_k)
+        scale = 1.0 / math.sqrt(d_k) if d_k > 0 else 1.0  # d_k = 0: every score is 0 anyway
+    else:
+        scale = check_number("scale", scale)
     row_ok = None
     if mask is not None:
-        check_mask(mask, (*batch, query.shape[-2], t_k))
+        check_mask(mask, (*batch, query.shape[-2], t_k), device=query.device)
         row_ok = mask.any(dim=-1, keepdim=True)  # (..., T_q, 1): may this query attend at all?
         if bool(row_ok.all()):
             row_ok = None
         else:  # let fully masked rows see everything, then zero them: no NaN on the way
             mask = mask | ~row_ok
 
-    if not need_weights:
+    if not need_weights:  # PyTorch's fused kernel computes half inputs in float32 itself
         out = F.scaled_dot_product_attention(
             query, key, value, attn_mask=mask, dropout_p=dropout_p, scale=scale
         )
@@ -149,6 +235,9 @@ def scaled_dot_product_attention(
             out = out * row_ok
         return out, None
 
+    dtype = query.dtype
+    if dtype in HALF_DTYPES:  # scores and softmax in float32, as PyTorch does: no overflow
+        query, key, value = query.float(), key.float(), value.float()
     scores = (query * scale) @ key.transpose(-2, -1)  # (..., T_q, T_k); scaling q is T_k/d_k x cheaper
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
@@ -160,4 +249,5 @@ def scaled_dot_product_attention(
         weights = weights * row_ok
     if dropout_p > 0.0:
         weights = F.dropout(weights, p=dropout_p)
-    return weights @ value, weights  # (..., T_q, d_v), (..., T_q, T_k)
+    out = weights @ value  # (..., T_q, d_v)
+    return out.to(dtype), weights.to(dtype)  # (..., T_q, d_v), (..., T_q, T_k)

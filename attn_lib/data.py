@@ -50,6 +50,30 @@ VOCAB_SIZE = DIGIT_OFFSET + 10
 _SPECIAL_NAMES = {PAD: "<pad>", BOS: "<bos>", EOS: "<eos>"}
 
 
+def _check_ids(name: str, ids: object) -> list[int]:
+    """A 1-D integer tensor or a sequence of ints -> list of ints, else a named error."""
+    if isinstance(ids, torch.Tensor):
+        if ids.dim() != 1:
+            raise ValueError(f"{name} must be one sequence (1-D), got shape {tuple(ids.shape)}")
+        if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+            raise TypeError(f"{name} must hold integer token ids, got dtype {ids.dtype}")
+        return ids.tolist()
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Sequence):
+        raise TypeError(f"{name} must be a sequence of int token ids, got {type(ids).__name__}")
+    out = []
+    for i in ids:
+        if (
+            isinstance(i, torch.Tensor)
+            and i.dim() == 0
+            and not (i.is_floating_point() or i.dtype == torch.bool)
+        ):
+            i = int(i)
+        if isinstance(i, bool) or not isinstance(i, int):
+            raise TypeError(f"{name} must hold int token ids, got {type(i).__name__} {i!r}")
+        out.append(i)
+    return out
+
+
 def encode(digits: str) -> list[int]:
     """Digit string -> token ids, e.g. ``"2024"`` -> ``[5, 3, 5, 7]`` (no BOS/EOS added)."""
     if not isinstance(digits, str):
@@ -65,13 +89,8 @@ def decode(ids: Sequence[int] | torch.Tensor) -> str:
 
     ``decode([1, 5, 3, 5, 7, 2, 0])`` -> ``"2024"``.
     """
-    if isinstance(ids, torch.Tensor):
-        if ids.dim() != 1:
-            raise ValueError(f"ids must be one sequence (1-D), got shape {tuple(ids.shape)}")
-        ids = ids.tolist()
     out = []
-    for i in ids:
-        i = int(i)
+    for i in _check_ids("ids", ids):
         if i == EOS:
             break
         if i in (PAD, BOS):
@@ -84,9 +103,11 @@ def decode(ids: Sequence[int] | torch.Tensor) -> str:
 
 def token_labels(ids: Sequence[int] | torch.Tensor) -> list[str]:
     """One readable label per id, for plot axes: ``[1, 5, 2, 0]`` -> ``["<bos>", "2", "<eos>", "<pad>"]``."""
-    if isinstance(ids, torch.Tensor):
-        ids = ids.tolist()
-    return [_SPECIAL_NAMES.get(int(i), str(int(i) - DIGIT_OFFSET)) for i in ids]
+    ids = _check_ids("ids", ids)
+    bad = [i for i in ids if not 0 <= i < VOCAB_SIZE]
+    if bad:
+        raise ValueError(f"token id {bad[0]} is not in the vocabulary 0..{VOCAB_SIZE - 1}")
+    return [_SPECIAL_NAMES.get(i, str(i - DIGIT_OFFSET)) for i in ids]
 
 
 def to_strings(tokens: torch.Tensor) -> list[str]:
@@ -99,12 +120,17 @@ def to_strings(tokens: torch.Tensor) -> list[str]:
 
 def pad_sequences(seqs: Sequence[Sequence[int]], pad_id: int = PAD) -> torch.Tensor:
     """Lists of ids of different lengths -> ``(B, T_max)`` long tensor, right-padded with ``pad_id``."""
+    if isinstance(seqs, (str, bytes, torch.Tensor)) or not isinstance(seqs, Sequence):
+        raise TypeError(f"seqs must be a list of sequences of int ids, got {type(seqs).__name__}")
     if len(seqs) == 0:
         raise ValueError("seqs is empty; need at least one sequence")
+    if isinstance(pad_id, bool) or not isinstance(pad_id, int):
+        raise TypeError(f"pad_id must be an int token id, got {type(pad_id).__name__} {pad_id!r}")
+    seqs = [_check_ids(f"seqs[{b}]", s) for b, s in enumerate(seqs)]
     T = max(len(s) for s in seqs)
     out = torch.full((len(seqs), T), pad_id, dtype=torch.long)  # (B, T_max)
     for b, s in enumerate(seqs):
-        out[b, : len(s)] = torch.as_tensor(list(s), dtype=torch.long)
+        out[b, : len(s)] = torch.tensor(s, dtype=torch.long)
     return out
 
 
@@ -128,6 +154,9 @@ class Batch:
 
 def make_batch(sources: Sequence[Sequence[int]], answers: Sequence[Sequence[int]]) -> Batch:
     """Build ``src``, ``tgt_in = BOS + answer`` and ``tgt_out = answer + EOS``, each padded with PAD."""
+    for name, seqs in (("sources", sources), ("answers", answers)):
+        if isinstance(seqs, (str, bytes, torch.Tensor)) or not isinstance(seqs, Sequence):
+            raise TypeError(f"{name} must be a list of sequences of int ids, got {type(seqs).__name__}")
     if len(sources) != len(answers):
         raise ValueError(f"got {len(sources)} sources but {len(answers)} answers; they must pair up")
     src = pad_sequences(sources)  # (B, S)
@@ -190,4 +219,10 @@ def reversal_held_out_set(n: int, min_len: int, max_len: int, seed: int = 1234) 
     """
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"n must be an int, got {type(n).__name__}")
+    if n <= 0:
+        raise ValueError(f"n must be positive, got {n}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
     return make_reversal_batch(n, min_len, max_len, torch.Generator().manual_seed(seed))

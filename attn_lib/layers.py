@@ -11,9 +11,35 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .attention import check_bool, check_number
 from .multihead import KVCache, MultiHeadAttention
 
 __all__ = ["DecoderLayer", "EncoderLayer", "FeedForward"]
+
+
+def check_size(name: str, value: object) -> int:
+    """A positive int (not bool), else a named error."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return value
+
+
+def check_activations(name: str, x: object, d_model: int, like: torch.Tensor) -> torch.Tensor:
+    """``x`` must be a float ``(B, T, d_model)`` tensor with the dtype and device of ``like``."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape (B, T, D), got {type(x).__name__}")
+    if x.dim() != 3 or x.shape[-1] != d_model:
+        raise ValueError(f"{name} must have shape (B, T, d_model={d_model}), got {tuple(x.shape)}")
+    if x.dtype != like.dtype:
+        raise TypeError(
+            f"{name} has dtype {x.dtype} but the layer's parameters are {like.dtype}; convert the "
+            f"input ({name}.to({like.dtype})) or the layer (.to({x.dtype}))"
+        )
+    if x.device != like.device:
+        raise ValueError(f"{name} is on device {x.device} but the layer is on {like.device}")
+    return x
 
 
 class FeedForward(nn.Module):
@@ -24,11 +50,16 @@ class FeedForward(nn.Module):
 
     def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0):
         super().__init__()
+        self.d_model = check_size("d_model", d_model)
+        check_size("d_ff", d_ff)
+        check_number("dropout", dropout, 0.0, 1.0, high_open=True)
         self.linear1 = nn.Linear(d_model, d_ff)
         self.linear2 = nn.Linear(d_ff, d_model)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` ``(B, T, D)`` -> ``(B, T, D)``."""
+        check_activations("x", x, self.d_model, self.linear1.weight)
         return self.linear2(self.dropout(torch.relu(self.linear1(x))))  # (B, T, D)
 
 
@@ -49,6 +80,8 @@ class EncoderLayer(nn.Module):
         norm_first: bool = False,
     ):
         super().__init__()
+        check_bool("norm_first", norm_first)
+        self.d_model = check_size("d_model", d_model)
         self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
         self.ff = FeedForward(d_model, d_ff, dropout)
         self.norm1 = nn.LayerNorm(d_model)
@@ -63,6 +96,7 @@ class EncoderLayer(nn.Module):
 
         Returns ``(x, weights)``: ``(B, T, D)`` and ``(B, H, T, T)`` if ``need_weights``.
         """
+        check_activations("x", x, self.d_model, self.norm1.weight)
         if self.norm_first:
             h = self.norm1(x)
             a, w = self.self_attn(h, h, h, mask=mask, need_weights=need_weights)
@@ -89,6 +123,8 @@ class DecoderLayer(nn.Module):
         norm_first: bool = False,
     ):
         super().__init__()
+        check_bool("norm_first", norm_first)
+        self.d_model = check_size("d_model", d_model)
         self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
         self.cross_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
         self.ff = FeedForward(d_model, d_ff, dropout)
@@ -118,6 +154,17 @@ class DecoderLayer(nn.Module):
 
         Returns ``(x (B, T, D), self_weights (B, H, T, T) | None, cross_weights (B, H, T, S) | None)``.
         """
+        check_activations("x", x, self.d_model, self.norm1.weight)
+        check_activations("memory", memory, self.d_model, self.norm1.weight)
+        if cache is not None and not (
+            isinstance(cache, (tuple, list))
+            and len(cache) == 2
+            and all(isinstance(c, KVCache) for c in cache)
+        ):
+            raise TypeError(
+                "cache must be a (self_cache, cross_cache) pair of KVCache or None, got "
+                f"{type(cache).__name__}"
+            )
         self_cache, cross_cache = cache if cache is not None else (None, None)
         if self.norm_first:
             h = self.norm1(x)

@@ -39,6 +39,17 @@ def _check_bool_mask(name: str, mask: object) -> torch.Tensor:
     return mask
 
 
+def _check_device(device: object) -> torch.device | None:
+    if device is None:
+        return None
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a str, a torch.device or None, got {type(device).__name__}")
+    try:
+        return torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"device {device!r} is not a device torch knows (e.g. 'cpu', 'cuda')") from err
+
+
 def causal_mask(T_q: int, T_k: int | None = None, device: torch.device | str | None = None) -> torch.Tensor:
     """Bool ``(T_q, T_k)`` mask, True on and below the diagonal: query i may see keys j <= i.
 
@@ -52,6 +63,7 @@ def causal_mask(T_q: int, T_k: int | None = None, device: torch.device | str | N
     """
     T_q = _check_length("T_q", T_q)
     T_k = T_q if T_k is None else _check_length("T_k", T_k)
+    device = _check_device(device)
     offset = max(T_k - T_q, 0)
     return torch.ones(T_q, T_k, dtype=torch.bool, device=device).tril(diagonal=offset)
 
@@ -69,8 +81,10 @@ def padding_mask(tokens: torch.Tensor, pad_id: int) -> torch.Tensor:
         raise TypeError(f"tokens must be a torch.Tensor, got {type(tokens).__name__}")
     if tokens.dim() != 2:
         raise ValueError(f"tokens must have shape (B, T), got shape {tuple(tokens.shape)}")
-    if tokens.is_floating_point() or tokens.dtype == torch.bool:
+    if tokens.is_floating_point() or tokens.is_complex() or tokens.dtype == torch.bool:
         raise TypeError(f"tokens must hold integer ids, got dtype {tokens.dtype}")
+    if isinstance(pad_id, bool) or not isinstance(pad_id, int):
+        raise TypeError(f"pad_id must be one int token id, got {type(pad_id).__name__} {pad_id!r}")
     return (tokens != pad_id)[:, None, None, :]  # (B, T) -> (B, 1, 1, T)
 
 
@@ -89,6 +103,10 @@ def combine_masks(*masks: torch.Tensor | None) -> torch.Tensor | None:
         if result is None:
             result = m
             continue
+        if m.device != result.device:
+            raise ValueError(
+                f"masks[{i}] is on device {m.device} but the masks before it are on {result.device}"
+            )
         try:
             torch.broadcast_shapes(result.shape, m.shape)
         except RuntimeError as err:
@@ -106,6 +124,11 @@ def to_additive_mask(mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> 
     Adding the bias to the scores before the softmax has the same effect as the mask.
     """
     mask = _check_bool_mask("mask", mask)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(
+            f"dtype must be a float torch.dtype (the bias holds 0 and -inf), got {dtype!r}; "
+            "e.g. torch.float32"
+        )
     bias = torch.zeros(mask.shape, dtype=dtype, device=mask.device)
     return bias.masked_fill(~mask, float("-inf"))
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attention import scaled_dot_product_attention
+from .attention import check_bool, check_number, scaled_dot_product_attention
 
 __all__ = ["KVCache", "MultiHeadAttention", "merge_heads", "split_heads"]
 
@@ -90,8 +90,8 @@ class MultiHeadAttention(nn.Module):
                 f"d_model / num_heads dimensions, so pick e.g. num_heads in "
                 f"{[h for h in range(1, min(d_model, 16) + 1) if d_model % h == 0]}"
             )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        dropout = check_number("dropout", dropout, 0.0, 1.0, high_open=True)
+        check_bool("bias", bias)
         self.d_model = d_model
         self.num_heads = num_heads
         self.head_dim = d_model // num_heads
@@ -100,6 +100,48 @@ class MultiHeadAttention(nn.Module):
         self.k_proj = nn.Linear(d_model, d_model, bias=bias)
         self.v_proj = nn.Linear(d_model, d_model, bias=bias)
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)
+        self._packed: tuple[tuple, torch.Tensor, torch.Tensor | None] | None = None
+
+    def _packed_qkv_params(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """W^Q, W^K, W^V stacked into one ``(3D, D)`` weight (and ``(3D,)`` bias) for self-attention.
+
+        Without autograd (``torch.no_grad()``, ``torch.inference_mode()``) the stack is kept
+        and reused until a parameter changes: an optimizer step or ``load_state_dict`` (in
+        place: the tensor's version counter moves), ``.to()`` or a new ``nn.Parameter``
+        (another tensor). With autograd it is rebuilt on every call, so that gradients flow
+        back to ``q_proj``, ``k_proj`` and ``v_proj``. (Writing through ``weight.data``
+        bypasses the version counter: call ``module.train()`` or ``module.eval()`` afterwards,
+        which drops the stack.)
+        """
+        params = [self.q_proj.weight, self.k_proj.weight, self.v_proj.weight]
+        if self.q_proj.bias is not None:
+            params += [self.q_proj.bias, self.k_proj.bias, self.v_proj.bias]
+        if torch.is_grad_enabled():  # autograd may need the stack: build it in the graph
+            self._packed = None
+            w = torch.cat(params[:3])  # (3D, D)
+            return w, torch.cat(params[3:]) if len(params) > 3 else None
+        # the tensors themselves (kept alive, so their memory cannot be reused) and their versions
+        key = tuple((p, p.data_ptr(), p._version) for p in params)
+        packed = self._packed
+        if (
+            packed is None
+            or len(packed[0]) != len(key)
+            or any(a[0] is not b[0] or a[1:] != b[1:] for a, b in zip(packed[0], key, strict=True))
+        ):
+            with torch.no_grad():
+                w = torch.cat(params[:3])  # (3D, D)
+                b = torch.cat(params[3:]) if len(params) > 3 else None
+            self._packed = packed = (key, w, b)
+        return packed[1], packed[2]
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_packed"] = None  # a cache of the parameters, never copied or pickled
+        return state
+
+    def train(self, mode: bool = True) -> MultiHeadAttention:
+        self._packed = None
+        return super().train(mode)
 
     def _project_qkv(
         self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, contiguous: bool = False
@@ -107,10 +149,7 @@ class MultiHeadAttention(nn.Module):
         """Project and split into heads: ``q`` ``(B, H, T_q, Dh)``, ``k`` and ``v`` ``(B, H, T_k, Dh)``."""
         H = self.num_heads
         if query is key and key is value:  # self-attention: one packed (D -> 3D) matmul
-            w = torch.cat([self.q_proj.weight, self.k_proj.weight, self.v_proj.weight])
-            b = None
-            if self.q_proj.bias is not None:
-                b = torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias])
+            w, b = self._packed_qkv_params()  # (3D, D), (3D,) or None
             B, T, _ = query.shape
             qkv = F.linear(query, w, b).view(B, T, 3, H, self.head_dim)  # (B, T, 3D) -> (B, T, 3, H, Dh)
             qkv = qkv.permute(2, 0, 3, 1, 4)  # (B, T, 3, H, Dh) -> (3, B, H, T, Dh), a strided view
@@ -124,7 +163,10 @@ class MultiHeadAttention(nn.Module):
         v = split_heads(self.v_proj(value), H)  # (B, T_k, D) -> (B, H, T_k, Dh)
         return q, k, v
 
-    def _check_inputs(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> None:
+    def _check_inputs(
+        self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, cache: KVCache | None
+    ) -> None:
+        weight = self.q_proj.weight
         for name, t in (("query", query), ("key", key), ("value", value)):
             if not isinstance(t, torch.Tensor):
                 raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
@@ -132,9 +174,54 @@ class MultiHeadAttention(nn.Module):
                 raise ValueError(
                     f"{name} must have shape (B, T, d_model={self.d_model}), got {tuple(t.shape)}"
                 )
+            if t.dtype != weight.dtype:
+                raise TypeError(
+                    f"{name} has dtype {t.dtype} but this MultiHeadAttention's parameters are "
+                    f"{weight.dtype}; convert the input ({name}.to({weight.dtype})) or the module "
+                    f"(.to({t.dtype}))"
+                )
+            if t.device != weight.device:
+                raise ValueError(
+                    f"{name} is on device {t.device} but this MultiHeadAttention is on "
+                    f"{weight.device}; move one of them"
+                )
         if key.shape[1] != value.shape[1]:
             raise ValueError(
                 f"key has length {key.shape[1]} but value has {value.shape[1]}; they must match (T_k)"
+            )
+        if not query.shape[0] == key.shape[0] == value.shape[0]:
+            raise ValueError(
+                f"query, key and value must have the same batch size B, got {query.shape[0]}, "
+                f"{key.shape[0]} and {value.shape[0]}"
+            )
+        if cache is None:
+            return
+        if not isinstance(cache, KVCache):
+            raise TypeError(f"cache must be a KVCache or None, got {type(cache).__name__}")
+        if (cache.key is None) != (cache.value is None):
+            raise ValueError("cache holds a key but no value (or a value but no key)")
+        if cache.key is None:
+            return
+        expected = (query.shape[0], self.num_heads, self.head_dim)
+        for name, t in (("cache.key", cache.key), ("cache.value", cache.value)):
+            if (
+                not isinstance(t, torch.Tensor)
+                or t.dim() != 4
+                or (t.shape[0], t.shape[1], t.shape[3]) != expected
+            ):
+                got = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+                raise ValueError(
+                    f"{name} must have shape (B={expected[0]}, H={expected[1]}, T_past, "
+                    f"Dh={expected[2]}), got {got}; was the cache filled by another batch or layer?"
+                )
+            if t.dtype != weight.dtype or t.device != weight.device:
+                raise TypeError(
+                    f"{name} is {t.dtype} on {t.device} but this MultiHeadAttention is "
+                    f"{weight.dtype} on {weight.device}"
+                )
+        if cache.key.shape[2] != cache.value.shape[2]:
+            raise ValueError(
+                f"cache.key holds {cache.key.shape[2]} positions but cache.value {cache.value.shape[2]}"
             )
 
     def forward(
@@ -161,7 +248,8 @@ class MultiHeadAttention(nn.Module):
         Returns:
             ``output`` ``(B, T_q, D)`` and ``weights`` ``(B, H, T_q, T_k)`` or None.
         """
-        self._check_inputs(query, key, value)
+        self._check_inputs(query, key, value, cache)
+        check_bool("need_weights", need_weights)
         if cache is not None and cache.static and cache.key is not None:
             q = split_heads(self.q_proj(query), self.num_heads)  # (B, H, T_q, Dh)
             k, v = cache.key, cache.value

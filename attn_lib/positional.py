@@ -36,6 +36,13 @@ def sinusoidal_positional_encoding(max_len: int, d_model: int, base: float = 100
             f"d_model must be even for sinusoidal positional encoding (a sin and a cos column per "
             f"frequency), got {d_model}"
         )
+    if isinstance(base, bool) or not isinstance(base, (int, float)):
+        raise TypeError(f"base must be a real number, got {type(base).__name__} {base!r}")
+    if not (math.isfinite(base) and base > 1):
+        raise ValueError(
+            f"base must be a finite number > 1 (the wavelengths grow from 2π to base·2π; the paper "
+            f"uses 10000), got {base}"
+        )
     position = torch.arange(max_len, dtype=torch.float32)[:, None]  # (T, 1)
     two_i = torch.arange(0, d_model, 2, dtype=torch.float32)  # (D/2,)
     freq = torch.exp(-math.log(base) * two_i / d_model)  # w_i = base^(-2i/D), (D/2,)
@@ -58,6 +65,8 @@ class PositionalEncoding(nn.Module):
 
     def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0):
         super().__init__()
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
         self.register_buffer("pe", sinusoidal_positional_encoding(max_len, d_model), persistent=False)
         self.dropout = nn.Dropout(dropout)
 
@@ -67,6 +76,16 @@ class PositionalEncoding(nn.Module):
             raise TypeError(f"x must be a torch.Tensor of shape (B, T, D), got {type(x).__name__}")
         if x.dim() != 3:
             raise ValueError(f"x must have shape (B, T, D), got {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise TypeError(
+                f"x must be float activations (B, T, D), got dtype {x.dtype}: adding the encoding "
+                "to integers would truncate it; embed token ids first, or use x.float()"
+            )
+        if x.device != self.pe.device:
+            raise ValueError(
+                f"x is on device {x.device} but this PositionalEncoding is on {self.pe.device}; "
+                "move the module with .to(x.device)"
+            )
         if isinstance(start, bool) or not isinstance(start, int) or start < 0:
             raise ValueError(
                 f"start must be a non-negative int (the position of x's first token), got {start!r}"

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .attention import check_number
 from .model import Transformer, greedy_decode
 
 __all__ = [
@@ -40,11 +41,30 @@ def sequence_loss(logits: torch.Tensor, tgt_out: torch.Tensor, pad_id: int | Non
         tgt_out: ``(B, T)`` the tokens to predict.
         pad_id: positions holding it are ignored (None: every position counts).
     """
+    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
+        got = logits.dtype if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise TypeError(f"logits must be a float tensor (B, T, V), got {got}")
+    if not isinstance(tgt_out, torch.Tensor) or tgt_out.is_floating_point() or tgt_out.dtype == torch.bool:
+        got = tgt_out.dtype if isinstance(tgt_out, torch.Tensor) else type(tgt_out).__name__
+        raise TypeError(f"tgt_out must be an integer tensor of token ids (B, T), got {got}")
+    if pad_id is not None and (isinstance(pad_id, bool) or not isinstance(pad_id, int)):
+        raise TypeError(f"pad_id must be an int or None, got {type(pad_id).__name__} {pad_id!r}")
     if logits.dim() != 3 or logits.shape[:2] != tgt_out.shape:
         raise ValueError(
             f"logits must be (B, T, V) matching tgt_out (B, T); got {tuple(logits.shape)} "
             f"and {tuple(tgt_out.shape)}"
         )
+    if logits.device != tgt_out.device:
+        raise ValueError(f"logits are on {logits.device} but tgt_out is on {tgt_out.device}")
+    if logits.shape[-1] == 0:
+        raise ValueError("logits have a vocabulary of size 0 (V = 0)")
+    counted = tgt_out if pad_id is None else tgt_out[tgt_out != pad_id]
+    if counted.numel() == 0:
+        raise ValueError("tgt_out has no position to predict: every position is pad_id")
+    lo, hi = int(counted.min()), int(counted.max())
+    if lo < 0 or hi >= logits.shape[-1]:
+        bad = lo if lo < 0 else hi
+        raise ValueError(f"tgt_out holds token id {bad}, outside the vocabulary 0..{logits.shape[-1] - 1}")
     ignore = -100 if pad_id is None else pad_id
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=ignore)
 
@@ -52,6 +72,12 @@ def sequence_loss(logits: torch.Tensor, tgt_out: torch.Tensor, pad_id: int | Non
 def warmup_cosine_schedule(step: int, steps: int, warmup: int, min_factor: float = 0.1) -> float:
     """Learning-rate factor: linear warm-up from ~0 to 1 over ``warmup`` steps, then a cosine decay
     to ``min_factor`` at the last step."""
+    for name, v, smallest in (("step", step, 0), ("steps", steps, 1), ("warmup", warmup, 0)):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError(f"{name} must be an int, got {type(v).__name__} {v!r}")
+        if v < smallest:
+            raise ValueError(f"{name} must be >= {smallest}, got {v}")
+    min_factor = check_number("min_factor", min_factor, 0.0, 1.0)
     if step < warmup:
         return (step + 1) / warmup
     progress = (step - warmup) / max(1, steps - warmup)
@@ -67,6 +93,10 @@ class ProgressBar:
     """
 
     def __init__(self, total: int, description: str = "training", every: int = 10):
+        _check_positive_int("total", total)
+        _check_positive_int("every", every)
+        if not isinstance(description, str):
+            raise TypeError(f"description must be a str, got {type(description).__name__}")
         self.total = total
         self.every = max(1, every)
         self.description = description
@@ -145,10 +175,20 @@ def train(
     _check_positive_int("warmup", warmup, allow_zero=True)
     if not callable(batch_fn):
         raise TypeError(f"batch_fn must be callable as batch_fn(step), got {type(batch_fn).__name__}")
-    if not lr > 0:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if check_number("lr", lr) <= 0:
         raise ValueError(f"lr must be positive, got {lr}")
-    if not 0.0 <= min_lr_factor <= 1.0:
-        raise ValueError(f"min_lr_factor must be in [0, 1], got {min_lr_factor}")
+    check_number("min_lr_factor", min_lr_factor, 0.0, 1.0)
+    if clip_grad_norm is not None and check_number("clip_grad_norm", clip_grad_norm) <= 0:
+        raise ValueError(f"clip_grad_norm must be positive or None, got {clip_grad_norm}")
+    check_number("weight_decay", weight_decay, 0.0)
+    if pad_id is not None and (isinstance(pad_id, bool) or not isinstance(pad_id, int)):
+        raise TypeError(f"pad_id must be an int or None, got {type(pad_id).__name__} {pad_id!r}")
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"progress must be callable as progress(step, loss) or None, got {type(progress).__name__}"
+        )
     if pad_id is None:
         pad_id = getattr(model, "pad_id", None)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
@@ -185,8 +225,11 @@ def exact_match(pred: torch.Tensor, tgt: torch.Tensor, eos_id: int, pad_id: int 
     Everything after the first EOS is ignored on both sides; a prediction without an EOS at the
     right place (too short, too long, never stopping) does not match.
     """
+    for name, v in (("eos_id", eos_id), ("pad_id", pad_id)):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError(f"{name} must be an int token id, got {type(v).__name__} {v!r}")
     for name, t in (("pred", pred), ("tgt", tgt)):
-        if not isinstance(t, torch.Tensor) or t.dim() != 2 or t.is_floating_point():
+        if not isinstance(t, torch.Tensor) or t.dim() != 2 or t.is_floating_point() or t.dtype == torch.bool:
             got = (t.dtype, tuple(t.shape)) if isinstance(t, torch.Tensor) else type(t).__name__
             raise ValueError(f"{name} must be a (B, T) tensor of token ids, got {got}")
     if pred.shape[0] != tgt.shape[0]:
@@ -224,11 +267,19 @@ def exact_match_accuracy(
         max_len: most tokens to generate; defaults to ``T`` (one more could never match).
         batch_size: rows decoded at once.
     """
+    if not isinstance(model, Transformer):
+        raise TypeError(f"model must be an attn_lib Transformer, got {type(model).__name__}")
     if not isinstance(src, torch.Tensor) or not isinstance(tgt, torch.Tensor):
         raise TypeError("src and tgt must be torch.Tensor of token ids")
+    if src.dim() != 2 or tgt.dim() != 2:
+        raise ValueError(
+            f"src and tgt must be (B, S) and (B, T), got {tuple(src.shape)} and {tuple(tgt.shape)}"
+        )
     if src.shape[0] != tgt.shape[0]:
         raise ValueError(f"src has {src.shape[0]} rows but tgt has {tgt.shape[0]}")
     _check_positive_int("batch_size", batch_size)
+    if src.shape[0] == 0:
+        raise ValueError("src has no rows: the accuracy of zero examples is undefined")
     max_len = tgt.shape[1] if max_len is None else max_len
     pad_id = eos_id if model.pad_id is None else model.pad_id
     correct = 0
