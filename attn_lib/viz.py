@@ -95,6 +95,245 @@ def plot_attention_heads(
 
 # Lesson-specific plots go below, one section per lesson (helpers shared by several lessons above).
 # ------------------------------------------------ lesson 01
+# ---- lessons 01-04: query length, temperature, the √d_k measurements, positional encoding.
+# Colour-blind-safe colours (Okabe & Ito): no red next to green anywhere in these figures.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+UNSCALED_COLOUR, SCALED_COLOUR, DK_COLOUR = "#D55E00", "#0072B2", "#009E73"  # ÷1, ÷√d_k, ÷d_k
+
+
+def _as_1d(name: str, values: object) -> torch.Tensor:
+    t = torch.as_tensor(values).detach().double().cpu()
+    if t.dim() != 1 or t.numel() == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence of numbers, got shape {tuple(t.shape)}")
+    return t
+
+
+def plot_query_length(
+    lengths: torch.Tensor,
+    weights: torch.Tensor,
+    key_labels: Sequence[str],
+    marked_length: float | None = None,
+    direction_deg: float | None = None,
+) -> Figure:
+    """Lesson 01: how the length of a query sharpens its weights (its direction fixed).
+
+    Args:
+        lengths: ``(N,)`` query lengths ‖q‖.
+        weights: ``(N, T_k)`` softmax weights of the query at each length.
+        key_labels: the T_k key names.
+        marked_length: a length to mark with a dotted line (the lesson's own query).
+        direction_deg: the fixed direction, for the axis label.
+
+    Left: every key's weight against the length. Right: the entropy of the weights (nats),
+    from ln T_k (equal weights) towards 0 (one weight is 1).
+    """
+    import math
+
+    L = _as_1d("lengths", lengths)
+    w = torch.as_tensor(weights).detach().double().cpu()
+    if w.dim() != 2 or w.shape[0] != L.numel() or w.shape[1] != len(key_labels):
+        raise ValueError(
+            f"weights must be (N, T_k) = ({L.numel()}, {len(key_labels)}) for {L.numel()} lengths and "
+            f"{len(key_labels)} key_labels, got {tuple(w.shape)}"
+        )
+    entropy = torch.special.entr(w).sum(dim=1)  # (N,)
+    where = f" (direction fixed at {direction_deg:.1f}°)" if direction_deg is not None else ""
+    fig, (ax_w, ax_h) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for j, name in enumerate(key_labels):
+        ax_w.plot(L, w[:, j], color=OKABE_ITO[j % len(OKABE_ITO)], linewidth=2, label=name)
+    ax_h.plot(L, entropy, color="black", linewidth=2)
+    ax_h.axhline(math.log(w.shape[1]), color="grey", linestyle="--", label=f"ln {w.shape[1]}: equal weights")
+    ax_h.axhline(0, color="grey", linestyle=":", label="0: one weight is 1 (hard lookup)")
+    if marked_length is not None:
+        for ax in (ax_w, ax_h):
+            ax.axvline(
+                marked_length, color="grey", linestyle=":", label=f"our query, ‖q‖ = {marked_length:.2f}"
+            )
+    ax_w.set_xlabel(f"query length ‖q‖{where}")
+    ax_w.set_ylabel("attention weight")
+    ax_w.set_title("weight of each key")
+    ax_w.legend(fontsize=8, frameon=False, loc="center right")
+    ax_h.set_xlabel(f"query length ‖q‖{where}")
+    ax_h.set_ylabel("entropy of the weights (nats)")
+    ax_h.set_ylim(-0.05, math.log(w.shape[1]) + 0.15)
+    ax_h.set_title("how spread the weights are")
+    ax_h.legend(fontsize=8, frameon=False, loc="center right")
+    fig.suptitle("A longer query gives sharper weights: from the plain mean (length 0) to a hard lookup")
+    fig.tight_layout()
+    return fig
+
+
+def plot_temperature(scores: torch.Tensor, taus: torch.Tensor) -> Figure:
+    """Lesson 02: the weights softmax(scores / τ) of a few ``scores`` ``(T_k,)`` against the
+    temperatures ``taus`` ``(N,)`` (log axis), one curve per score, with the uniform 1/T_k."""
+    from .attention import softmax
+
+    x = _as_1d("scores", scores).float()
+    t = _as_1d("taus", taus)
+    if bool((t <= 0).any()):
+        raise ValueError(f"taus must all be > 0 (a temperature divides the scores), got min {float(t.min())}")
+    curves = torch.stack([softmax(x / float(tau)) for tau in t])  # (N, T_k)
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    styles = ("-", "--", "-.", ":")
+    for j in range(x.numel()):
+        ax.plot(
+            t.numpy(),
+            curves[:, j].numpy(),
+            color=OKABE_ITO[j % len(OKABE_ITO)],
+            linestyle=styles[j % len(styles)],
+            linewidth=2,
+            label=f"score {float(x[j]):+.1f}",
+        )
+    ax.axhline(1 / x.numel(), color="grey", linestyle=":", linewidth=1, label=f"uniform 1/{x.numel()}")
+    ax.set_xscale("log")
+    ax.set_xlabel("temperature τ (log scale)")
+    ax.set_ylabel("softmax(x / τ) weight")
+    ax.set_title("Low temperature: the largest score takes all; high temperature: uniform")
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_score_variance(d_ks: Sequence[int], var_raw: Sequence[float], var_scaled: Sequence[float]) -> Figure:
+    """Lesson 02: measured Var(q·k) and Var(q·k/√d_k) against d_k (log-log), with y = d_k."""
+    d = _as_1d("d_ks", d_ks)
+    raw, scaled = _as_1d("var_raw", var_raw), _as_1d("var_scaled", var_scaled)
+    if not raw.numel() == scaled.numel() == d.numel():
+        raise ValueError(
+            f"d_ks, var_raw and var_scaled must have the same length, got {d.numel()}, "
+            f"{raw.numel()} and {scaled.numel()}"
+        )
+    ticks = [int(v) for v in d.tolist()]
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    ax.plot(ticks, ticks, color="black", linestyle=":", linewidth=1.2, label="y = d_k (theory)")
+    ax.plot(ticks, raw.numpy(), "o-", color=UNSCALED_COLOUR, label="measured Var(q·k)")
+    ax.plot(ticks, scaled.numpy(), "s--", color=SCALED_COLOUR, label="measured Var(q·k / √d_k)")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log", base=2)
+    ax.set_xticks(ticks, [str(v) for v in ticks])
+    ax.set_yticks(ticks, [str(v) for v in ticks])
+    ax.set_xlabel("d_k (query/key width)")
+    ax.set_ylabel("variance over the pairs")
+    ax.set_title("Var(q·k) grows like d_k; dividing by √d_k keeps it at 1")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_scaling_curves(curves: dict, num_keys: int = 16, by_d_k: dict | None = None) -> Figure:
+    """Lesson 02: the three medians of ``scaling_curves`` (largest weight, entropy,
+    ‖∂p/∂z‖_F) against d_k, without and with ÷√d_k; ``by_d_k`` (same keys, optional) adds
+    the curves of a division by d_k instead."""
+    import math
+
+    for name in ("d_k", "unscaled", "scaled"):
+        if name not in curves:
+            raise ValueError(f"curves must be the dict of scaling_curves(), it has no {name!r}")
+    fig, axes = plt.subplots(1, 3, figsize=(12.5, 3.8))
+    panels = [
+        ("max_weight", "largest weight (median)", "largest weight"),
+        ("entropy", "entropy in nats (median)", "entropy"),
+        ("grad_norm", r"$\|\partial p/\partial z\|_F$ (median, log scale)", "gradient size"),
+    ]
+    series = [
+        ("unscaled", "softmax(q·k)", UNSCALED_COLOUR, "o-"),
+        ("scaled", "softmax(q·k / √d_k)", SCALED_COLOUR, "s-"),
+    ]
+    if by_d_k is not None:
+        series.append(("by_d_k", "softmax(q·k / d_k)", DK_COLOUR, "^--"))
+    data = {**curves, "by_d_k": by_d_k}
+    for ax, (key, ylabel, what) in zip(axes, panels, strict=True):
+        for name, label, colour, style in series:
+            y = torch.as_tensor(data[name][key]).double().clamp_min(1e-12)  # a log axis cannot show 0
+            ax.plot(curves["d_k"], y.numpy(), style, color=colour, label=label, markersize=4)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks([1, 4, 16, 64, 256, 1024], ["1", "4", "16", "64", "256", "1024"])
+        if key == "grad_norm":
+            ax.set_yscale("log")
+        ax.set_xlabel("d_k (query/key width)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(what)
+    axes[0].axhline(
+        1 / num_keys, color="grey", linestyle=":", linewidth=1, label=f"uniform weights: 1/{num_keys}"
+    )
+    axes[0].legend(fontsize=8, frameon=False)
+    axes[1].axhline(math.log(num_keys), color="grey", linestyle=":", linewidth=1)
+    axes[1].text(64, math.log(num_keys) - 0.08, f"uniform: ln {num_keys}", fontsize=8, va="top", ha="center")
+    fig.suptitle(
+        "Unscaled, the softmax saturates and its gradient vanishes as d_k grows;\n÷√d_k keeps all three in "
+        "one range (a small drift below d_k ≈ 16)"
+        + ("; ÷d_k flattens the weights to uniform" if by_d_k is not None else "")
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_positional_encoding(pe: torch.Tensor) -> Figure:
+    """Lesson 04: the ``(T_max, D)`` sinusoidal table as a heatmap, one row per position."""
+    table = _as_2d(pe)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    im = ax.imshow(table.numpy(), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")  # diverging, red/blue
+    fig.colorbar(im, ax=ax, label="PE value")
+    ax.set_xlabel("dimension (even = sin, odd = cos; frequency falls to the right)")
+    ax.set_ylabel("position pos")
+    ax.set_title("Sinusoidal positional encoding: fast waves on the left, slow ones on the right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_pe_dot_products(
+    ks: torch.Tensor, dots: dict[int, torch.Tensor], formula: torch.Tensor | None = None
+) -> Figure:
+    """Lesson 04: PE[p]·PE[p+k] against the offset k, one curve per start position p
+    (``dots[p]`` has the shape of ``ks``), and the formula Σ cos(k ωᵢ) if given."""
+    k = _as_1d("ks", ks)
+    if not dots:
+        raise ValueError("dots must map at least one start position p to its curve PE[p]·PE[p+k]")
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    sizes = (9, 6, 3, 2)
+    for n, (p, curve) in enumerate(dots.items()):
+        c = _as_1d(f"dots[{p}]", curve)
+        if c.numel() != k.numel():
+            raise ValueError(f"dots[{p}] has {c.numel()} values but ks has {k.numel()}")
+        ax.plot(
+            k, c, marker="o", markersize=sizes[n % 4], linewidth=1, color=OKABE_ITO[n % 8], label=f"p = {p}"
+        )
+    if formula is not None:
+        ax.plot(
+            k, _as_1d("formula", formula), color="black", linestyle="--", linewidth=1, label="Σ cos(k ωᵢ)"
+        )
+    ax.axvline(0, color="grey", linewidth=0.8)
+    ax.set_xlabel("offset k (positions; negative = before p)")
+    ax.set_ylabel("PE[p] · PE[p+k]")
+    starts = ", ".join(str(p) for p in dots)
+    ax.set_title(
+        f"PE[p]·PE[p+k] depends only on k, and the same for ±k: the curves for p = {starts} coincide"
+    )
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_grad_norm_per_layer(grad_norms: dict[str, Sequence[float]], title: str = "") -> Figure:
+    """Lesson 04: the gradient norm of each layer's weights (layer 0 = nearest the input),
+    one line per variant (e.g. ``{"post-norm": [...], "pre-norm": [...]}``), log y axis."""
+    if not grad_norms:
+        raise ValueError("grad_norms must map a variant name to its per-layer gradient norms")
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    styles = ("o-", "s--", "^-.", "d:")
+    for n, (name, values) in enumerate(grad_norms.items()):
+        v = _as_1d(f"grad_norms[{name!r}]", values)
+        ax.plot(range(v.numel()), v.numpy(), styles[n % 4], color=OKABE_ITO[n % 8], label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("encoder layer (0 = nearest the input)")
+    ax.set_ylabel("‖∂loss/∂weights of the layer‖ (log scale)")
+    ax.legend(frameon=False)
+    ax.set_title(title or "gradient norm per layer")
+    ax.set_title(title or "gradient norm per layer")
+    fig.tight_layout()
+    return fig
+
+
 # ------------------------------------------------ lesson 02
 # ------------------------------------------------ lesson 03
 # ------------------------------------------------ lesson 04
@@ -288,4 +527,78 @@ def plot_alignment(
 
 
 # ------------------------------------------------ lesson 07
+# ---- lessons 05-07: the hand-set dictionary (06), the training curve and its learning rate (07).
+
+
+def plot_dictionary(
+    matrix: torch.Tensor,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    title: str = "W^K, the hand-set dictionary",
+    ax: Axes | None = None,
+) -> Axes:
+    """Lesson 06: a 0/1 matrix ``(R, C)`` (rows = meanings, columns = source words), ones marked "1".
+
+    Greys (black = 1, white = 0) with a colour bar, so it reads the same in any colour vision.
+    """
+    m = _as_2d(matrix)
+    if m.shape != (len(row_labels), len(col_labels)):
+        raise ValueError(
+            f"matrix must be (len(row_labels), len(col_labels)) = ({len(row_labels)}, {len(col_labels)}), "
+            f"got {tuple(m.shape)}"
+        )
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.5 + 0.7 * m.shape[1], 1.0 + 0.5 * m.shape[0]))
+    im = ax.imshow(m.numpy(), cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
+    for i, j in m.nonzero().tolist():
+        ax.text(j, i, f"{float(m[i, j]):g}", ha="center", va="center", color="white")
+    ax.set_xticks(range(m.shape[1]), list(col_labels))
+    ax.set_yticks(range(m.shape[0]), list(row_labels))
+    ax.set_xlabel("source word (input of W^K)")
+    ax.set_ylabel("meaning (output of W^K)")
+    ax.set_title(title)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="entry of W^K")
+    return ax
+
+
+def plot_training_history(
+    losses: Sequence[float],
+    learning_rates: Sequence[float],
+    reference_loss: float | None = None,
+    title: str = "training",
+) -> Figure:
+    """Lesson 07: the loss of every step (log scale) above, the learning rate of every step below.
+
+    Args:
+        losses: ``(steps,)`` training loss per step (nats per token).
+        learning_rates: ``(steps,)`` the learning rate each step used (same length).
+        reference_loss: a dashed line, e.g. ln V for a uniform guess over V tokens.
+    """
+    loss = _as_1d("losses", losses)
+    lr = _as_1d("learning_rates", learning_rates)
+    if loss.numel() != lr.numel():
+        raise ValueError(
+            f"losses and learning_rates must have one value per step, got {loss.numel()} and {lr.numel()}"
+        )
+    steps = range(1, loss.numel() + 1)
+    fig, (ax_loss, ax_lr) = plt.subplots(
+        2, 1, figsize=(8, 5), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
+    )
+    ax_loss.plot(steps, loss.numpy(), lw=1, color=OKABE_ITO[0], label="training loss")
+    if reference_loss is not None:
+        ax_loss.axhline(
+            reference_loss, color="#555555", ls="--", lw=1, label=f"{reference_loss:.3f}: uniform guess"
+        )
+    ax_loss.set_yscale("log")
+    ax_loss.set_ylabel("cross-entropy per token\n(nats, log scale)")
+    ax_loss.legend()
+    ax_loss.set_title(title)
+    ax_lr.plot(steps, lr.numpy(), lw=1.5, color=OKABE_ITO[1])
+    ax_lr.set_ylabel("learning rate")
+    ax_lr.set_xlabel("training step")
+    ax_lr.set_ylim(0, float(lr.max()) * 1.1)
+    fig.tight_layout()
+    return fig
+
+
 # ------------------------------------------------ lesson 08

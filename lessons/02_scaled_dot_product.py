@@ -38,7 +38,8 @@
 # 4. read a division of the scores as a **temperature**;
 # 5. explain *why* $\sqrt{d_k}$ with numbers you measured: the variance of $q\cdot k$
 #    grows like $d_k$; without the scale the softmax **saturates** (one weight → 1) and
-#    its **gradient vanishes**; with the scale both stay put (claim S3).
+#    its **gradient vanishes**; with the scale both level off (claim S3), and dividing by
+#    $d_k$ instead overshoots towards uniform weights.
 
 # %%
 import math
@@ -50,8 +51,9 @@ import torch.nn.functional as F
 from IPython.display import display
 
 import attn_lib
-from attn_lib.viz import plot_attention
+from attn_lib.viz import plot_attention, plot_scaling_curves, plot_score_variance, plot_temperature
 from attn_lib.widgets import SCALING_DK_CHOICES, plot_scaling_demo, scaling_curves, scaling_demo
+from attn_lib.widgets.lesson02 import query_norm_spread
 
 torch.manual_seed(0)
 torch.set_num_threads(1)  # printed sums do not depend on the thread count
@@ -80,19 +82,21 @@ print("Q", tuple(Q.shape), " K", tuple(K.shape), " V", tuple(V.shape))
 # Now the formula, one operation per line. $QK^\top$ holds **all** query-key dot products
 # at once: entry $(i, j)$ is row $i$ of $Q$ times column $j$ of $K^\top$, that is
 # $q_i \cdot k_j$. The softmax runs along the last axis (over the keys), so each row is one
-# query's distribution over the keys.
+# query's distribution over the keys. As promised in lesson 01, the softmax is
+# `attn_lib.softmax`.
 
 # %%
 K_t = K.transpose(-2, -1)  # (d_k, T_k)
 scores = Q @ K_t  # (T_q, d_k) @ (d_k, T_k) -> (T_q, T_k): scores[i, j] = q_i · k_j
 scaled = scores / math.sqrt(d_k)  # (T_q, T_k)
-weights = torch.softmax(scaled, dim=-1)  # (T_q, T_k), each row sums to 1
+weights = attn_lib.softmax(scaled, dim=-1)  # (T_q, T_k), each row sums to 1
 output = weights @ V  # (T_q, T_k) @ (T_k, d_v) -> (T_q, d_v)
 
 for name, t in [("Q", Q), ("K^T", K_t), ("scores", scores), ("weights", weights), ("output", output)]:
     print(f"{name:8s} {tuple(t.shape)}")
-print("row sums of the weights:", weights.sum(-1))
-print("scores[1, 3] =", round(scores[1, 3].item(), 4), " q_1 · k_3 =", round((Q[1] @ K[3]).item(), 4))
+print("row sums of the weights (rounded to 4 digits):", weights.sum(-1).round(decimals=4))
+torch.testing.assert_close(scores[1, 3], Q[1] @ K[3])  # entry (1, 3) is q_1 · k_3
+print(f"scores[1, 3] = q_1 · k_3 = {scores[1, 3].item():.3f}")
 
 # %% [markdown]
 # Row $i$ of the output is the weighted average of the value rows, with row $i$ of the
@@ -137,7 +141,7 @@ Vb = torch.randn(B, H, T_k, d_v)  # (B, H, T_k, d_v)
 
 Kb_t = Kb.transpose(-2, -1)  # (B, H, d_k, T_k)
 scores_b = Qb @ Kb_t / math.sqrt(d_k)  # (B, H, T_q, T_k)
-weights_b = torch.softmax(scores_b, dim=-1)  # (B, H, T_q, T_k)
+weights_b = attn_lib.softmax(scores_b, dim=-1)  # (B, H, T_q, T_k)
 output_b = weights_b @ Vb  # (B, H, T_q, d_v)
 for name, t in [("Q", Qb), ("K^T", Kb_t), ("scores", scores_b), ("weights", weights_b), ("output", output_b)]:
     print(f"{name:8s} {tuple(t.shape)}")
@@ -147,7 +151,7 @@ for name, t in [("Q", Qb), ("K^T", Kb_t), ("scores", scores_b), ("weights", weig
 # for example batch 1, head 2:
 
 # %%
-alone = torch.softmax(Qb[1, 2] @ Kb[1, 2].T / math.sqrt(d_k), dim=-1) @ Vb[1, 2]  # (T_q, d_v)
+alone = attn_lib.softmax(Qb[1, 2] @ Kb[1, 2].T / math.sqrt(d_k), dim=-1) @ Vb[1, 2]  # (T_q, d_v)
 torch.testing.assert_close(alone, output_b[1, 2])
 print("output_b[1, 2] equals attention on (Q[1, 2], K[1, 2], V[1, 2]) alone:", tuple(alone.shape))
 
@@ -166,12 +170,14 @@ torch.testing.assert_close(weights_lib, weights_b)
 
 out_torch = F.scaled_dot_product_attention(Qb, Kb, Vb)  # (B, H, T_q, d_v)
 torch.testing.assert_close(out_lib, out_torch)
-print("mine == attn_lib: max |difference| =", f"{(output_b - out_lib).abs().max().item():.1e}")
-print("attn_lib == torch: max |difference| =", f"{(out_lib - out_torch).abs().max().item():.1e}")
+print("mine == attn_lib:  max |difference| < 1e-6:", (output_b - out_lib).abs().max().item() < 1e-6)
+print("attn_lib == torch: max |difference| < 1e-6:", (out_lib - out_torch).abs().max().item() < 1e-6)
+print("for scale: the outputs themselves are of size", round(out_lib.abs().max().item(), 1))
 
 # %% [markdown]
-# The differences are float32 rounding (around $10^{-7}$): the three do the same arithmetic
-# in slightly different orders. From now on the course calls
+# Any difference is float32 rounding (at most about $10^{-7}$ here, and on some machines
+# exactly 0): the three do the same arithmetic, possibly in other orders, and which last
+# bits come out depends on your CPU and PyTorch's kernels. From now on the course calls
 # `attn_lib.scaled_dot_product_attention`.
 #
 # ## 4. A softmax that cannot overflow
@@ -240,16 +246,7 @@ for tau in [0.05, 0.25, 1.0, 4.0, 100.0]:
 
 # %%
 taus = torch.logspace(-2, 2, 200)  # (200,) from 0.01 to 100
-curves_tau = torch.stack([attn_lib.softmax(x / t) for t in taus])  # (200, 4)
-fig, ax = plt.subplots(figsize=(8, 3.5))
-for j in range(len(x)):
-    ax.plot(taus.numpy(), curves_tau[:, j].numpy(), label=f"score {x[j].item():+.1f}")
-ax.axhline(1 / len(x), color="black", linestyle=":", linewidth=1, label="uniform 1/4")
-ax.set_xscale("log")
-ax.set_xlabel("temperature τ (log scale)")
-ax.set_ylabel("softmax(x / τ) weight")
-ax.set_title("Low temperature: the largest score takes all; high temperature: uniform")
-ax.legend(fontsize=8, frameon=False)
+fig = plot_temperature(x, taus)  # attn_lib.viz: one curve softmax(x / τ)[j] per score
 plt.show()
 
 # %% [markdown]
@@ -260,8 +257,8 @@ plt.show()
 #
 # ## 6. Why √d_k, part 1: the variance of $q\cdot k$ grows like $d_k$
 #
-# Suppose the entries of $q$ and $k$ are independent, with mean 0 and variance 1 (roughly
-# what a well-initialised layer produces). Then $q\cdot k = \sum_{i=1}^{d_k} q_i k_i$ is a sum
+# Suppose the entries of $q$ and $k$ are independent, with mean 0 and variance 1 (the
+# assumption of the paper's footnote 4). Then $q\cdot k = \sum_{i=1}^{d_k} q_i k_i$ is a sum
 # of $d_k$ independent terms, each with mean 0 and variance
 # $E[q_i^2]\,E[k_i^2] = 1$, so
 #
@@ -279,23 +276,12 @@ print(" d_k   Var(q·k)   Var(q·k)/d_k   Var(q·k/√d_k)")
 for d in d_ks:
     q, k = torch.randn(n_pairs, d), torch.randn(n_pairs, d)  # (N, d_k) each
     dots = (q * k).sum(-1)  # (N,): one q·k per pair
-    var_raw.append(dots.var().item())
-    var_scaled.append((dots / math.sqrt(d)).var().item())
-    print(f"{d:4d} {var_raw[-1]:10.2f} {var_raw[-1] / d:12.3f} {var_scaled[-1]:14.3f}")
+    var_raw.append(dots.double().var().item())  # float64 for the variance: stable printed digits
+    var_scaled.append((dots.double() / math.sqrt(d)).var().item())
+    print(f"{d:4d} {var_raw[-1]:10.1f} {var_raw[-1] / d:12.2f} {var_scaled[-1]:14.2f}")
 
 # %%
-fig, ax = plt.subplots(figsize=(8, 3.8))
-ax.plot(d_ks, d_ks, color="black", linestyle=":", linewidth=1.2, label="y = d_k (theory)")
-ax.plot(d_ks, var_raw, "o-", color="#e76f51", label="measured Var(q·k)")
-ax.plot(d_ks, var_scaled, "s-", color="#2a9d8f", label="measured Var(q·k / √d_k)")
-ax.set_xscale("log", base=2)
-ax.set_yscale("log", base=2)
-ax.set_xticks(d_ks, [str(d) for d in d_ks])
-ax.set_yticks(d_ks, [str(d) for d in d_ks])
-ax.set_xlabel("d_k (query/key width)")
-ax.set_ylabel("variance over 10,000 pairs")
-ax.set_title("Var(q·k) grows like d_k; dividing by √d_k keeps it at 1")
-ax.legend(frameon=False)
+fig = plot_score_variance(d_ks, var_raw, var_scaled)  # attn_lib.viz
 plt.show()
 
 # %% [markdown]
@@ -355,15 +341,18 @@ plt.show()
 # reaches the scores is $\partial L/\partial z = J^\top\, \partial L/\partial p$, and through
 # them the gradient of $q$, $k$ and the projections $W^Q$, $W^K$ that made them. So we
 # measure the size of $J$, its Frobenius norm $\|J\|_F = \sqrt{\sum_{ij} J_{ij}^2}$.
-# First check the formula against autograd on the draw above:
+# First check the formula against autograd on the draw above (in float64: for nearly one-hot
+# weights, $p_m - p_m^2$ is a difference of two numbers close to 1, and float32 would keep
+# only a few of its digits):
 
 # %%
 for name, demo in [("unscaled", demo_raw), ("scaled", demo_scaled)]:
-    z, p = demo["logits"][0], demo["weights"][0]  # (16,), (16,)
+    z = demo["logits"][0].double()  # (16,)
+    p = attn_lib.softmax(z, dim=-1)  # (16,)
     J_formula = torch.diag(p) - torch.outer(p, p)  # (16, 16)
-    J_autograd = torch.autograd.functional.jacobian(lambda s: torch.softmax(s, dim=-1), z)  # (16, 16)
+    J_autograd = torch.autograd.functional.jacobian(lambda s: attn_lib.softmax(s, dim=-1), z)  # (16, 16)
     torch.testing.assert_close(J_formula, J_autograd)
-    torch.testing.assert_close(J_formula.norm(), demo["grad_norm"][0])
+    torch.testing.assert_close(J_formula.norm().float(), demo["grad_norm"][0])
     print(f"{name:8s}: ||dp/dz||_F = {J_formula.norm().item():.3g}  (formula == autograd == grad_norm)")
 
 # %% [markdown]
@@ -388,40 +377,69 @@ for i, d in enumerate(curves["d_k"]):
 print("(medians over 1000 draws of one query and 16 keys; 'saturated' = share of draws with a weight > 0.99)")
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-panels = [
-    ("max_weight", "largest weight (median)", "largest weight → 1", False),
-    ("entropy", "entropy in nats (median)", "entropy → 0", False),
-    ("grad_norm", r"$\|\partial p/\partial z\|_F$ (median, log scale)", "gradient → 0", True),
-]
-for ax, (key, ylabel, finding, log_y) in zip(axes, panels, strict=True):
-    ax.plot(curves["d_k"], raw[key].clamp_min(1e-12).numpy(), "o-", color="#e76f51", label="softmax(q·k)")
-    ax.plot(curves["d_k"], sc[key].numpy(), "s-", color="#2a9d8f", label="softmax(q·k / √d_k)")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks([1, 4, 16, 64, 256, 1024], ["1", "4", "16", "64", "256", "1024"])
-    if log_y:
-        ax.set_yscale("log")
-    ax.set_xlabel("d_k (query/key width)")
-    ax.set_ylabel(ylabel)
-    ax.set_title(f"unscaled: {finding}")
-axes[0].axhline(1 / 16, color="black", linestyle=":", linewidth=1, label="uniform weights: 1/16")
-axes[0].legend(fontsize=8, frameon=False)
-axes[1].axhline(math.log(16), color="black", linestyle=":", linewidth=1)
-axes[1].text(32, math.log(16) - 0.05, "uniform weights: ln 16", fontsize=8, va="top")
-fig.suptitle(
-    "Without ÷√d_k the softmax saturates as d_k grows and its gradient vanishes; with it, nothing moves"
-)
-fig.tight_layout()
+fig = plot_scaling_curves(curves)  # attn_lib.viz: the three medians against d_k
 plt.show()
 
 # %% [markdown]
 # Read the table from top to bottom. **Without scaling**, the largest weight climbs from
 # 0.16 to 1.000, the entropy falls from 2.59 nats to 0, three draws out of four (77%) are
 # saturated at $d_k = 1024$, and the typical Jacobian norm drops by four orders of
-# magnitude, from 0.27 to about $10^{-5}$. **With scaling**, all three hardly move between
-# $d_k = 4$ and $d_k = 1024$ (largest weight ≈ 0.22, entropy ≈ 2.4, $\|J\|_F ≈ 0.30$):
-# the scaled scores have variance 1 whatever $d_k$ is, so the softmax sees the same kind
-# of input every time.
+# magnitude, from 0.27 to about $10^{-5}$. **With scaling**, all three stay in one range
+# (largest weight 0.16–0.23, entropy 2.4–2.6 nats, $\|J\|_F$ about 0.3) and none of them
+# saturates. They are not perfectly flat, though: the scaled largest weight still rises from
+# 0.16 at $d_k = 1$ to about 0.22 from $d_k \approx 16$ on. Why, if
+# $\operatorname{Var}(q\cdot k/\sqrt{d_k}) = 1$ at every $d_k$?
+#
+# Because that variance is over *pairs*, and the softmax sees something else: **one** query
+# against many keys. For a fixed $q$ and keys with $N(0, 1)$ entries, the scaled scores
+# $q\cdot k_j/\sqrt{d_k}$ are $N(0,\ \lVert q\rVert^2/d_k)$ across the keys. Their spread is
+# $\lVert q\rVert^2/d_k$, which has mean 1 but, for small $d_k$, varies wildly from one query
+# to the next (it is $\chi^2_{d_k}/d_k$, standard deviation $\sqrt{2/d_k}$): at $d_k = 1$ the
+# typical query is short, its scores are squeezed, and its weights are flatter. As $d_k$ grows,
+# $\lVert q\rVert^2/d_k$ settles at 1. `query_norm_spread` measures it on the same draws, and
+# then rescales every query to $\lVert q\rVert = \sqrt{d_k}$ exactly: if the argument is
+# right, the drift must vanish.
+
+# %%
+spread = query_norm_spread(seed=0, num_keys=16, num_draws=1000)
+print(" d_k   ||q||²/d_k: 10%   median   90%  | median largest weight, ÷√d_k: as drawn   ||q|| = √d_k")
+for i, d in enumerate(spread["d_k"]):
+    qs = spread["q_sq_over_dk"]
+    print(
+        f"{d:4d}   {qs['p10'][i]:14.2f} {qs['median'][i]:8.2f} {qs['p90'][i]:6.2f}  |"
+        f" {spread['max_weight_scaled'][i]:26.2f} {spread['max_weight_fixed_norm'][i]:14.2f}"
+    )
+fixed = spread["max_weight_fixed_norm"]
+assert float(spread["max_weight_scaled"][0]) < 0.18 and float(fixed.max() - fixed.min()) < 0.02
+
+# %% [markdown]
+# With the query's length fixed, the largest weight is the same (0.22) at every $d_k$, from
+# 1 to 1024: the drift of the scaled curve was the fluctuating length of short random queries,
+# nothing else. The $\sqrt{d_k}$ fixes the *average* spread of the scores; it cannot fix one
+# query's length.
+#
+# **And dividing by $d_k$ instead?** (Check-yourself question 5.) Then the scores have
+# standard deviation $1/\sqrt{d_k}$, which shrinks: the same draws, divided by $d_k$:
+
+# %%
+by_d_k = scaling_curves(seed=0, num_keys=16, num_draws=1000, power=1.0)["scaled"]  # scores ÷ d_k
+print(" d_k   median largest weight: ÷√d_k   ÷d_k   | median entropy: ÷√d_k   ÷d_k  (uniform: 0.06, 2.77)")
+for i, d in enumerate(curves["d_k"]):
+    if d in (1, 4, 16, 64, 256, 1024):
+        print(
+            f"{d:4d}   {sc['max_weight'][i]:27.2f} {by_d_k['max_weight'][i]:6.2f}   |"
+            f" {sc['entropy'][i]:21.2f} {by_d_k['entropy'][i]:6.2f}"
+        )
+assert float(by_d_k["max_weight"][-1]) < 0.07 < 0.2 < float(sc["max_weight"][-1])
+
+fig = plot_scaling_curves(curves, by_d_k=by_d_k)
+plt.show()
+
+# %% [markdown]
+# Dividing by $d_k$ overshoots: at $d_k = 1024$ the largest weight is 0.07, barely above the
+# uniform $1/16 = 0.0625$, and the entropy is $\ln 16$: the softmax no longer prefers any key.
+# (A model could still learn to undo it by growing $W^Q$, the same way it could learn to undo
+# a missing $\sqrt{d_k}$; section 11 comes back to this.)
 #
 # A word on *median*: the mean of $\|J\|_F$ falls more slowly, because the few draws in
 # which the two largest scores happen to nearly tie keep a sizeable gradient. The typical
@@ -430,7 +448,20 @@ plt.show()
 # %%
 raw_1024 = scaling_demo(1024, scaled=False, seed=0, num_draws=1000)
 median, mean = raw_1024["grad_norm"].median().item(), raw_1024["grad_norm"].mean().item()
-print(f"d_k = 1024, unscaled: median ||J||_F = {median:.1e}, mean ||J||_F = {mean:.3f}")
+print(f"d_k = 1024, unscaled: median ||J||_F = {median:.1e}, mean ||J||_F = {mean:.2f}")
+
+# %% [markdown]
+# The near-ties, shown: for every draw, the gap between its largest and second-largest score.
+
+# %%
+top2 = raw_1024["logits"].double().topk(2, dim=-1).values  # (N, 2): the two largest scores
+gap = top2[:, 0] - top2[:, 1]  # (N,)
+J = raw_1024["grad_norm"].double()  # (N,)
+near = gap < 2.0  # the two largest scores within 2 of each other: exp(-2) = 0.14
+print(f"draws whose two largest scores are within 2: {near.float().mean().item():.0%} of the 1000")
+print(f"  their median ||J||_F: {J[near].median().item():.2f};  the other draws': {J[~near].median().item():.0e}")
+print(f"  their share of the sum of ||J||_F over all draws: {(J[near].sum() / J.sum()).item():.0%}")
+assert J[near].median() > 1000 * J[~near].median() and J[near].sum() > 0.5 * J.sum()
 
 # %% [markdown]
 # ## 10. End to end: the gradient that reaches the query
@@ -449,21 +480,28 @@ def grad_wrt_query(d_k: int, scaled: bool, num_draws: int = 1000) -> torch.Tenso
     gen = torch.Generator().manual_seed(1)
     values = torch.randn(num_draws, 16, 8, generator=gen)  # (N, T_k, d_v)
     g = torch.randn(num_draws, 8, generator=gen)  # (N, d_v)
-    q = demo["query"].clone().requires_grad_()  # (N, d_k)
-    z = (demo["keys"] @ q[:, :, None])[..., 0] / (math.sqrt(d_k) if scaled else 1.0)  # (N, T_k)
-    torch.testing.assert_close(z, demo["logits"])  # the very scores of scaling_demo
-    o = (torch.softmax(z, dim=-1)[:, None, :] @ values)[:, 0]  # (N, 1, T_k) @ (N, T_k, d_v) -> (N, d_v)
-    (grad_q,) = torch.autograd.grad((o * g).sum(), q)  # (N, d_k); the draws do not interact
+    q = demo["query"].double().requires_grad_()  # (N, d_k); float64, see below
+    z = (demo["keys"].double() @ q[:, :, None])[..., 0] / (math.sqrt(d_k) if scaled else 1.0)  # (N, T_k)
+    torch.testing.assert_close(z, demo["logits"].double(), rtol=1e-5, atol=1e-4)  # scaling_demo's scores (float32)
+    p = attn_lib.softmax(z, dim=-1)  # (N, T_k)
+    o = (p[:, None, :] @ values.double())[:, 0]  # (N, 1, T_k) @ (N, T_k, d_v) -> (N, d_v)
+    (grad_q,) = torch.autograd.grad((o * g.double()).sum(), q)  # (N, d_k); the draws do not interact
     return grad_q.norm(dim=-1)  # (N,)
 
 
 print(" d_k   median ||dL/dq||: unscaled   scaled")
+medians = {}
 for d in [1, 4, 16, 64, 256, 1024]:
-    print(
-        f"{d:4d}   {grad_wrt_query(d, False).median().item():22.2e}   {grad_wrt_query(d, True).median().item():.2e}"
-    )
+    medians[d] = (grad_wrt_query(d, False).median().item(), grad_wrt_query(d, True).median().item())
+    print(f"{d:4d}   {medians[d][0]:22.1e}   {medians[d][1]:.1e}")
+assert medians[1][0] > 300 * medians[1024][0]  # unscaled: collapses by a factor of several hundred
+assert max(m[1] for m in medians.values()) < 2 * min(m[1] for m in medians.values())  # scaled: one range
 
 # %% [markdown]
+# (The gradient of a nearly saturated softmax is a difference of two numbers close to 1, so
+# this cell computes in float64: in float32 those tiny gradients keep only two or three
+# correct digits, and which ones depends on your CPU.)
+#
 # Two effects meet here. By the chain rule $\partial L/\partial q = \sum_j
 # (\partial L/\partial z_j)\, k_j$ (divided by $\sqrt{d_k}$ if scaled), and a random key
 # has length about $\sqrt{d_k}$. **Unscaled**, that length first *amplifies* the gradient
@@ -473,7 +511,34 @@ for d in [1, 4, 16, 64, 256, 1024]:
 # $d_k$. That is the whole argument of the paper's footnote, measured: divide by
 # $\sqrt{d_k}$ so that the softmax input has variance 1, whatever the width.
 #
-# ## 11. Try it: the d_k slider
+# ## 11. The scale could live inside $W^Q$
+#
+# In a Transformer the query is a projection, $q = xW^Q$. Dividing the scores by $\sqrt{d_k}$
+# is then the same as using the matrix $W^Q/\sqrt{d_k}$ and no scale at all:
+# $(xW^Q)k^\top/\sqrt{d_k} = (x\,W^Q/\sqrt{d_k})\,k^\top$. Checked on a small projection:
+
+# %%
+gen = torch.Generator().manual_seed(3)
+x_in = torch.randn(5, 64, generator=gen)  # (T, d_model): 5 token vectors
+W_q, W_k = torch.randn(64, 64, generator=gen) / 8, torch.randn(64, 64, generator=gen) / 8  # (d_model, d_k)
+keys_in = x_in @ W_k  # (T, d_k)
+out_scaled, _ = attn_lib.scaled_dot_product_attention(x_in @ W_q, keys_in, keys_in)  # ÷√64 = ÷8
+out_folded, _ = attn_lib.scaled_dot_product_attention(x_in @ (W_q / 8), keys_in, keys_in, scale=1.0)
+torch.testing.assert_close(out_folded, out_scaled)
+print("softmax((x W_q) Kᵀ / √d_k) == softmax((x W_q/√d_k) Kᵀ): equal up to rounding")
+
+# %% [markdown]
+# So the layer with the scale and the layer without it can compute exactly the same
+# functions: the $1/\sqrt{d_k}$ adds no expressive power. What it changes is where training
+# **starts** and how it **behaves**: with the usual initialisation (entries of $W^Q$ and $W^K$
+# about $1/\sqrt{d_\text{model}}$), the scores start with variance about 1 at every width, out
+# of saturation, and a learning rate that suits one width suits another. Without it, a wide
+# model would start saturated (section 9) and would first have to shrink $W^Q$ through the
+# tiny gradients of section 10. It is a matter of initialisation and conditioning, not of
+# what the model can represent. (The same holds for $\div d_k$: a model could grow $W^Q$ to
+# undo it, starting from almost uniform weights.)
+#
+# ## 12. Try it: the d_k slider
 #
 # Move $d_k$ and switch the scale on and off. Left: the weights of one query over 16 random
 # keys. Right: the gradient size $\|J\|_F$ of this draw (the star) against median curves
@@ -500,8 +565,8 @@ display(widgets.VBox([widgets.HBox([d_k_slider, scale_box, seed_box]), view]))
 # ## Exercises
 #
 # Now write it yourself. Fill in the body of each `my_...` function and run the cell below it: the
-# check calls your function on several inputs (a batch, batch and heads, T_q ≠ T_k, masks,
-# length 1) and compares with `attn_lib`. Yellow = not attempted yet, red = something differs (a
+# check calls your function on several inputs (a batch, batch and heads, T_q ≠ T_k, length 1)
+# and compares with `attn_lib`. Yellow = not attempted yet, red = something differs (a
 # common mistake is named, with a hint), green = right.
 #
 # ### Exercise 1 · a stable softmax
@@ -529,18 +594,13 @@ check_stable_softmax(my_stable_softmax)
 # Write $\text{Attention}(Q, K, V) = \text{softmax}(QK^\top/\sqrt{d_k})\,V$ for
 # `q` `(..., T_q, d_k)`, `k` `(..., T_k, d_k)` and `v` `(..., T_k, d_v)`, where `...` is any
 # number of batch dimensions (e.g. `(B, H)`). Return `(output, weights)`: `(..., T_q, d_v)` and
-# `(..., T_q, T_k)`.
-#
-# The optional `mask` is a bool tensor broadcastable to `(..., T_q, T_k)`, **True = may attend**:
-# set the scores where it is False to −∞ *before* the softmax. A query whose keys are all blocked
-# gets zeros (weights and output), not NaN: that is the library's convention (section 4 showed
-# it for `attn_lib.softmax`; masks are the subject of lesson 05, and the checker tests them here).
+# `(..., T_q, T_k)`. (Masks come in lesson 05, with an exercise of their own.)
 #
 # Stuck? `show_solution("scaled_dot_product_attention")`.
 
 
 # %%
-def my_scaled_dot_product_attention(q, k, v, mask=None):
+def my_scaled_dot_product_attention(q, k, v):
     """q (..., T_q, d_k), k (..., T_k, d_k), v (..., T_k, d_v) -> (output (..., T_q, d_v), weights (..., T_q, T_k))."""
     ...  # your code here
 
@@ -565,10 +625,15 @@ check_scaled_dot_product_attention(my_scaled_dot_product_attention)
 # - **Temperature**: $\text{softmax}(x/\tau)$ goes from argmax ($\tau\to0$) to uniform
 #   ($\tau\to\infty$); ÷√d_k is temperature √d_k.
 # - **Why √d_k** (claim S3), measured: $\operatorname{Var}(q\cdot k) \approx d_k$
-#   (1027.6 measured at $d_k = 1024$), $\operatorname{Var}(q\cdot k/\sqrt{d_k}) \approx 1$.
+#   (about 1028 measured at $d_k = 1024$), $\operatorname{Var}(q\cdot k/\sqrt{d_k}) \approx 1$.
 #   Without scaling, at $d_k = 1024$ the median largest weight is 1.000, the entropy 0 and
-#   the softmax Jacobian $\|\partial p/\partial z\|_F \approx 10^{-5}$; with scaling they
-#   stay near 0.22, 2.4 nats and 0.30 for every $d_k$ from 4 to 1024.
+#   the softmax Jacobian $\|\partial p/\partial z\|_F \approx 10^{-5}$ (only near-ties keep a
+#   gradient); with scaling they stay in one range (largest weight 0.16–0.23, entropy
+#   2.4–2.6 nats, $\|J\|_F$ about 0.3), and the small drift at small $d_k$ is the fluctuating
+#   length of one query: the softmax sees scores of variance $\lVert q\rVert^2/d_k$.
+#   Dividing by $d_k$ instead drives the weights to uniform.
+# - The scale could be folded into $W^Q$: it does not change what attention can compute, it
+#   sets where training starts (out of saturation at every width).
 #
 # ## Check yourself
 #
@@ -592,7 +657,8 @@ check_scaled_dot_product_attention(my_scaled_dot_product_attention)
 # 4. Its Jacobian $\operatorname{diag}(p) - pp^\top$ is exactly 0 for $p = e_m$, and every
 #    gradient reaching the scores is $J^\top$ times the gradient reaching the weights.
 # 5. The scores then have standard deviation $1/\sqrt{d_k}$, which shrinks: the weights
-#    drift towards uniform (temperature $d_k$ is too hot), and attention can no longer
-#    prefer any key.
+#    drift towards uniform (temperature $d_k$ is too hot), and at initialisation attention
+#    barely prefers any key (section 9: largest weight 0.07 against the uniform 0.0625 at
+#    $d_k = 1024$). A model could grow $W^Q$ to undo it (section 11), from a poor start.
 #
 # </details>

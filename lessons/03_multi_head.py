@@ -45,7 +45,8 @@
 #    heads buy;
 # 5. show that `attn_lib.MultiHeadAttention` matches `torch.nn.MultiheadAttention`;
 # 6. set the weights of a 2-head layer by hand so that one head looks at the previous token
-#    and the other at the other copies of the same token.
+#    and the other at the other copies of the same token, and watch two heads *learn* two
+#    such rules in a few seconds of training.
 
 # %%
 import ipywidgets as widgets
@@ -58,6 +59,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import attn_lib
 from attn_lib.viz import plot_attention, plot_attention_heads
 from attn_lib.widgets import HEAD_MAP_D_MODEL, HEAD_MAP_TOKENS, head_map, plot_head_map
+from attn_lib.widgets.lesson03 import train_neighbour_heads
 
 torch.manual_seed(0)
 torch.set_num_threads(1)  # printed sums do not depend on the thread count
@@ -204,13 +206,51 @@ concat_in_layer[..., :head_dim].sum().backward()  # head 0's output inside the l
 for name, proj in [("W^Q", mha.q_proj), ("W^K", mha.k_proj), ("W^V", mha.v_proj)]:
     grad = proj.weight.grad  # (16, 16); rows 4i .. 4i+3 belong to head i
     sizes = [grad[i * head_dim : (i + 1) * head_dim].abs().sum().item() for i in range(num_heads)]
-    print(f"|d head-0 output / d {name}_i| for heads i = 0..3:", [round(v, 4) for v in sizes])
+    print(f"|d head-0 output / d {name}_i| is exactly 0 for heads i = 0..3:", [v == 0.0 for v in sizes])
 
 # %% [markdown]
-# Zero for the other heads, not small: head 0 never touches their weights. The h heads are
-# h independent attentions on the same input, which is why they can be computed at the
-# same time (one batched product over the `H` axis, above) and why, in the words of the
-# seed, they "train in parallel". Only $W^O$, after the concatenation, mixes them.
+# Zero for the other heads, not small (exactly 0 on every machine: those weights never enter
+# head 0's arithmetic). The h heads are h independent attentions on the same input, which is
+# why they can be computed at the same time (one batched product over the `H` axis, above).
+# Only $W^O$, after the concatenation, mixes them.
+#
+# That is the forward pass. In **training** the heads are not independent: the loss is
+# computed from the output *after* $W^O$, so the gradient that reaches head 0 depends on
+# what the other heads output. The seed's "the heads train in parallel" holds for the
+# computation, not for the learning. One number: take a squared-error loss on the layer's
+# output, change only head 1's $W^V$ (rows 4–7 of `v_proj`), and see how much the gradient of
+# head 0's $W^Q$ moves.
+
+# %%
+target = torch.randn(1, 5, d_model, generator=torch.Generator().manual_seed(5))  # (B, T, D)
+
+
+def head0_query_grad() -> torch.Tensor:
+    """Gradient of ||out - target||² with respect to head 0's rows of W^Q, (Dh, D)."""
+    mha.zero_grad()
+    out_now, _ = mha(x, x, x)  # (1, 5, 16)
+    ((out_now - target) ** 2).sum().backward()
+    return mha.q_proj.weight.grad[:head_dim].clone()  # rows 0..3 belong to head 0
+
+
+grad_before = head0_query_grad()
+saved = mha.v_proj.weight.detach().clone()
+with torch.no_grad():  # change head 1's W^V only (rows 4..7)
+    mha.v_proj.weight[head_dim : 2 * head_dim] += torch.randn(
+        head_dim, d_model, generator=torch.Generator().manual_seed(6)
+    )
+grad_after = head0_query_grad()
+with torch.no_grad():
+    mha.v_proj.weight.copy_(saved)  # put the layer back as it was
+mha.zero_grad()
+change = ((grad_after - grad_before).norm() / grad_before.norm()).item()
+print(f"head 0's W^Q gradient changes by {change:.0%} when only head 1's W^V changes")
+assert change > 0.1
+
+# %% [markdown]
+# Head 0's output did not change at all (the forward check above), yet its gradient moved by
+# a large fraction: through $W^O$ and the loss, each head's learning signal depends on all the
+# others. The heads are *computed* in parallel and *trained* jointly.
 #
 # ## 3. What heads cost, and what they buy
 #
@@ -285,8 +325,8 @@ out_o, w_o = ours(query, memory, memory)  # (2, 5, 16), (2, 4, 5, 7)
 torch.testing.assert_close(out_o, out_t)
 torch.testing.assert_close(w_o, w_t)
 torch.testing.assert_close(w_o.mean(dim=1), w_t_avg)
-print("outputs", tuple(out_o.shape), "max |diff| =", f"{(out_o - out_t).abs().max().item():.1e}")
-print("per-head weights", tuple(w_o.shape), "max |diff| =", f"{(w_o - w_t).abs().max().item():.1e}")
+print("outputs", tuple(out_o.shape), "max |diff| < 1e-6:", (out_o - out_t).abs().max().item() < 1e-6)
+print("per-head weights", tuple(w_o.shape), "max |diff| < 1e-6:", (w_o - w_t).abs().max().item() < 1e-6)
 print("head-averaged weights", tuple(w_t_avg.shape), "equal to ours.mean(dim=1): True")
 
 # %% [markdown]
@@ -305,8 +345,10 @@ print("with a causal mask, converted by to_torch_mha_mask: equal")
 # %% [markdown]
 # ## 5. Two heads, two rules, set by hand
 #
-# Trained heads often follow recognisable rules. We can *build* two such heads by choosing
-# the weights ourselves, no training, and watch them. The sequence has repeated tokens:
+# Heads of trained models often follow recognisable rules (look at the previous token,
+# look at earlier copies of this token, ...); section 6 trains two heads and checks. First
+# we *build* two such heads by choosing the weights ourselves, no training, and watch them.
+# The sequence has repeated tokens:
 
 # %%
 words = "a b c a b d a c".split()
@@ -447,13 +489,80 @@ plt.show()
 # jointly attend to information from different representation subspaces at different
 # positions. With a single attention head, averaging inhibits this."
 #
-# ## 6. Try it: how num_heads cuts the same features
+# ## 6. Two heads, trained: do they find rules on their own?
+#
+# Now no hand-set weights. A 2-head `attn_lib.MultiHeadAttention` (`d_model = 16`: a token
+# one-hot of 8 types next to a position one-hot of 8 positions) and a linear read-out are
+# trained with Adam on random sequences of 8 tokens to output, at every position i, **both
+# neighbours**: the token at i − 1 and the token at i + 1. Nothing says which head should do
+# what. `train_neighbour_heads` (in `attn_lib.widgets.lesson03`) runs 300 steps, about two
+# seconds, and then **scores each head**: its mean weight on the previous key (the
+# sub-diagonal of its map), on itself (the diagonal) and on the next key (the
+# super-diagonal). The exact numbers depend on your CPU's rounding during training, so the
+# cell prints them for you and asserts only what must hold.
+
+# %% tags=["nbval-ignore-output"]
+trained = train_neighbour_heads(seed=0, steps=300)
+print(f"training loss: first step {trained['losses'][0]:.2f}, last step {trained['losses'][-1]:.4f}")
+print("read-out accuracy:", {k: f"{v:.0%}" for k, v in trained["accuracy"].items()})
+print("mean weight on the key at ...   head 0   head 1")
+for rule, score in trained["scores"].items():
+    print(f"  {rule:<24} {score[0].item():8.2f} {score[1].item():8.2f}")
+prev_head = int(trained["scores"]["previous (i-1)"].argmax())
+next_head = int(trained["scores"]["next (i+1)"].argmax())
+assert prev_head != next_head  # the two rules went to different heads
+assert trained["scores"]["previous (i-1)"][prev_head] > 0.7 and trained["scores"]["next (i+1)"][next_head] > 0.7
+assert min(trained["accuracy"].values()) > 0.95
+
+# %% [markdown]
+# In the stored run, one head puts about 0.9 of its weight on the previous key and the
+# other about 0.9 on the next one, and both neighbours are read off almost perfectly: the
+# heads **split the job**, each learning one positional rule. (Which head takes which rule
+# depends on the seed: the assertion checks only that they differ.) The maps, averaged over
+# 256 fresh sequences; the two edge rows, which have no such neighbour, look the other way:
+
+# %%
+rule_of = {prev_head: "the previous position (i−1)", next_head: "the next position (i+1)"}
+fig = plot_attention_heads(
+    trained["weights"],
+    [str(i) for i in range(8)],
+    [str(i) for i in range(8)],
+    title="Trained to name both neighbours, the two heads split the job: one attends to i−1, the other to i+1",
+)
+fig.set_size_inches(10, 4.2)
+for h, ax in enumerate(fig.axes[:2]):
+    ax.set_title(f"head {h}: {rule_of[h]}")
+fig.tight_layout()
+fig.colorbar(fig.axes[1].images[0], ax=fig.axes, fraction=0.025, pad=0.02, label="weight (mean of 256)")
+plt.show()
+
+# %% [markdown]
+# Heads of real language models are scored the same way (how much weight on the previous
+# token, on earlier copies of the current token, ...); "previous-token heads" are among the
+# first found. Here the task made the rules; what the picture shows is that separate
+# softmaxes let two heads settle on two different rules at once.
+#
+# ## 7. Try it: how num_heads cuts the same features
 #
 # A sentence of 10 tokens with random embeddings (plus sinusoidal positions, lesson 04) and
 # **one** fixed pair of random $W^Q, W^K$ of shape `(32, 32)`. Changing `num_heads` changes
 # nothing but how the 32 features are cut: 1 head of 32, 2 of 16, 4 of 8 or 8 of 4. The
-# weights are random, so the maps mean nothing yet; what to see is that every head has its
-# own map and that `head_dim = d_model / num_heads`. All four heads for `num_heads = 4`:
+# weights are random, so the maps mean nothing; what to see is that every head has its
+# own map and that `head_dim = d_model / num_heads`.
+#
+# One disclosure: `head_map` draws $W^Q$ and $W^K$ **larger than a fresh layer would**
+# (entries $N(0, (1.5/\sqrt{32})^2)$, about 2.6 times the standard deviation of `nn.Linear`'s
+# default initialisation, which `attn_lib.MultiHeadAttention` uses), so its scores are about
+# 7 times larger and its maps peaked: the differences between heads are then easy to see.
+# At the real initialisation the maps are close to uniform, as lesson 04 will show:
+
+# %%
+for init in ("sharp", "library"):
+    w_init = head_map(num_heads=4, head=0, seed=0, init=init)["all_weights"]  # (H, T, T)
+    print(f'init="{init}": mean largest weight per row {w_init.amax(-1).mean().item():.2f}  (uniform: 0.10)')
+
+# %% [markdown]
+# All four heads for `num_heads = 4`, with the widget's sharper weights:
 
 # %%
 r = head_map(num_heads=4, head=0, seed=0)
@@ -463,7 +572,7 @@ fig = plot_attention_heads(
     r["all_weights"],
     HEAD_MAP_TOKENS,
     HEAD_MAP_TOKENS,
-    title="Random weights, 4 heads of 8 dims: four different maps",
+    title="Random (deliberately large) weights, 4 heads of 8 dims: four different maps",
 )
 fig.set_size_inches(12, 3.8)
 fig.tight_layout()
@@ -586,6 +695,12 @@ check_multi_head_attention(my_multi_head_attention)
 #   head blends rules that separate heads keep apart (the previous token's share of the
 #   read-out: 1.0 at every position with two heads, 0.25–0.5 with one head of the same
 #   weights).
+# - Heads are *computed* independently, but *trained* jointly: the loss sees them only
+#   through $W^O$, so one head's gradient depends on the others (a change of head 1's $W^V$
+#   alone moved head 0's gradient by a large fraction).
+# - **Trained** heads find rules on their own: asked for both neighbours, two heads split the
+#   job, one attending to i − 1 and the other to i + 1 (scored by the mass on the sub- and
+#   super-diagonal).
 #
 # ## Check yourself
 #
@@ -608,7 +723,8 @@ check_multi_head_attention(my_multi_head_attention)
 # 3. $4 \cdot 256^2 + 4 \cdot 256 = 263{,}168$ for every number of heads.
 # 4. Every head reads the same input and none reads another's output, so they are
 #    independent (one batched matrix product over the head axis). Only $W^O$, after the
-#    concatenation, mixes them.
+#    concatenation, mixes them; through it (and the loss) their *gradients* depend on each
+#    other, so they are computed in parallel but trained jointly.
 # 5. That query i may **not** attend to key j: the opposite of `attn_lib` and
 #    `F.scaled_dot_product_attention`; convert with `attn_lib.to_torch_mha_mask`.
 #

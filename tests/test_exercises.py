@@ -179,10 +179,15 @@ def test_in_place_change_of_an_input_is_named_even_when_the_result_is_right():
 
 def test_an_error_only_a_later_input_shows_says_the_earlier_ones_passed():
     ex = EXERCISES["scaled_dot_product_attention"]
-    result = ex.check(lambda q, k, v: ex.reference(q, k, v))  # forgot the mask parameter
-    assert "takes 3 positional arguments but 4 were given" in result.message
-    assert "it must be `my_scaled_dot_product_attention(q, k, v, mask=None)`" in result.message
-    assert "The 3 inputs before this one gave the expected result" in result.message
+
+    def batched_only(q, k, v):  # breaks on the first input with two batch dimensions (B, H)
+        if q.dim() == 4:
+            raise IndexError("only one batch dimension handled")
+        return ex.reference(q, k, v)
+
+    result = ex.check(batched_only)
+    assert "IndexError: only one batch dimension handled" in result.message
+    assert "The 2 inputs before this one gave the expected result" in result.message
 
 
 # ------------------------------------------------------------------ junk becomes a message

@@ -14,36 +14,29 @@ from typing import Any
 import torch
 
 from ..attention import scaled_dot_product_attention, softmax
-from ..masks import causal_mask
 from .core import Case, Exercise, Mistake, Out
 from .flaws import _MASK_HINTS, _flawed_attention, _naive_softmax
 from .inputs import _gen, _randn
 
 
 def _solution_scaled_dot_product_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     d_k = q.shape[-1]
     scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)  # (..., T_q, d_k) @ (..., d_k, T_k) -> (..., T_q, T_k)
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))  # blocked -> -inf *before* the softmax
     weights = torch.softmax(scores, dim=-1)  # (..., T_q, T_k): each row sums to 1
-    weights = torch.nan_to_num(weights)  # a fully masked row is all -inf: NaN -> 0
     return weights @ v, weights  # (..., T_q, d_v), (..., T_q, T_k)
 
 
 def _expected_scaled_dot_product_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    out, weights = scaled_dot_product_attention(q, k, v, mask=mask)
+    out, weights = scaled_dot_product_attention(q, k, v)
     return out, weights
 
 
 def _sdpa_mistake(name: str, hint: str, **flaw: Any) -> Mistake:
-    alternatives = ()
-    if flaw.get("mode") == "inverted":  # also without NaN handling: the inversion blocks whole rows
-        alternatives = (functools.partial(_flawed_attention, nan_rows=True, **flaw),)
-    return Mistake(name, hint, functools.partial(_flawed_attention, **flaw), alternatives)
+    return Mistake(name, hint, functools.partial(_flawed_attention, **flaw))
 
 
 _SDPA_MISTAKES = (
@@ -90,16 +83,6 @@ _SDPA_MISTAKES = (
         "return them in the order `(output, weights)`.",
         swap=True,
     ),
-    _sdpa_mistake("mask inverted", _MASK_HINTS["inverted"], mode="inverted"),
-    _sdpa_mistake("mask applied after the softmax (zeroed weights)", _MASK_HINTS["after"], mode="after"),
-    _sdpa_mistake("masked scores filled with 0 instead of −inf", _MASK_HINTS["zero"], fill="zero"),
-    _sdpa_mistake("mask ignored", _MASK_HINTS["ignore"], mode="ignore"),
-    _sdpa_mistake("NaN for a fully masked row", _MASK_HINTS["nan"], nan_rows=True),
-    _sdpa_mistake(
-        "uniform weights for a fully masked row (filled with −1e9, not −inf)",
-        _MASK_HINTS["-1e9"],
-        fill="-1e9",
-    ),
 )
 
 
@@ -109,25 +92,12 @@ def _sdpa_cases() -> list[Case]:
     def qkv(*lead: int, t_q: int, t_k: int, d_v: int) -> tuple[torch.Tensor, ...]:  # d_k = 16
         return _randn(g, *lead, t_q, 16), _randn(g, *lead, t_k, 16), _randn(g, *lead, t_k, d_v)
 
-    padding = torch.tensor([[True] * 6, [True] * 4 + [False] * 2])[:, None, :]  # (B=2, 1, T_k=6)
-    fully = torch.tensor([[True, False, True, True, False], [False] * 5, [True] * 5])  # row 1 blocked
-    return [
-        Case("q (3, 16), k (5, 16), v (5, 4), no mask", qkv(t_q=3, t_k=5, d_v=4)),
+    return [  # no masks: they come in lesson 05 (exercise masked_attention_weights)
+        Case("q (3, 16), k (5, 16), v (5, 4)", qkv(t_q=3, t_k=5, d_v=4)),
         Case("batch B=2: q (2, 4, 16), k (2, 6, 16), v (2, 6, 8)", qkv(2, t_q=4, t_k=6, d_v=8)),
         Case("batch and heads (B=2, H=3): q (2, 3, 4, 16), k (2, 3, 6, 16)", qkv(2, 3, t_q=4, t_k=6, d_v=8)),
-        Case(
-            "q (2, 4, 16), k (2, 6, 16), causal-style mask (4, 6)",
-            (*qkv(2, t_q=4, t_k=6, d_v=8), causal_mask(4, 6)),
-        ),
-        Case(
-            "q (2, 4, 16), k (2, 6, 16), padding mask (2, 1, 6): item 1 has 2 padded keys",
-            (*qkv(2, t_q=4, t_k=6, d_v=8), padding),
-        ),
+        Case("T_q > T_k: q (2, 7, 16), k (2, 3, 16), v (2, 3, 5)", qkv(2, t_q=7, t_k=3, d_v=5)),
         Case("length 1: q (1, 16), k (1, 16), v (1, 4)", qkv(t_q=1, t_k=1, d_v=4)),
-        Case(
-            "mask (3, 5) whose row 1 blocks every key (a fully masked row)",
-            (*qkv(t_q=3, t_k=5, d_v=4), fully),
-        ),
     ]
 
 
@@ -208,8 +178,8 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "scaled_dot_product_attention",
         "02",
-        "softmax(Q Kᵀ / √d_k) V with an optional bool mask (True = may attend; a fully masked row gives "
-        "zeros), returning (output (..., T_q, d_v), weights (..., T_q, T_k)).",
+        "softmax(Q Kᵀ / √d_k) V over any batch dimensions, returning (output (..., T_q, d_v), "
+        "weights (..., T_q, T_k)).",
         _solution_scaled_dot_product_attention,
         _expected_scaled_dot_product_attention,
         _sdpa_cases,

@@ -9,9 +9,12 @@ from matplotlib.figure import Figure
 from ._common import _check_positive_int
 
 SCALING_DK_CHOICES = tuple(2**i for i in range(11))  # d_k = 1, 2, 4, ..., 1024: the slider of lesson 02
+UNSCALED_COLOUR, SCALED_COLOUR = "#D55E00", "#0072B2"  # Okabe-Ito vermillion and blue: colour-blind safe
 
 
-def scaling_demo(d_k: int, scaled: bool, seed: int = 0, num_keys: int = 16, num_draws: int = 1) -> dict:
+def scaling_demo(
+    d_k: int, scaled: bool, seed: int = 0, num_keys: int = 16, num_draws: int = 1, power: float = 0.5
+) -> dict:
     """One query against ``num_keys`` random keys: the softmax weights with or without ÷√d_k.
 
     Every entry of the query and the keys is drawn from N(0, 1), so a score q·k has variance
@@ -23,6 +26,8 @@ def scaling_demo(d_k: int, scaled: bool, seed: int = 0, num_keys: int = 16, num_
         seed: seeds the draws.
         num_keys: number of keys T_k.
         num_draws: N independent (query, keys) draws; every result has one row per draw.
+        power: with ``scaled``, the scores are divided by ``d_k ** power``: 0.5 is the paper's
+            √d_k; 1.0 divides by d_k (lesson 02's check-yourself question 5).
 
     Returns:
         A dict of tensors: ``query`` (N, d_k), ``keys`` (N, T_k, d_k), ``logits`` (N, T_k)
@@ -35,6 +40,8 @@ def scaling_demo(d_k: int, scaled: bool, seed: int = 0, num_keys: int = 16, num_
     d_k = _check_positive_int("d_k", d_k)
     num_keys = _check_positive_int("num_keys", num_keys, minimum=2)
     num_draws = _check_positive_int("num_draws", num_draws)
+    if isinstance(power, bool) or not isinstance(power, int | float) or not 0 <= power <= 2:
+        raise ValueError(f"power must be a number in [0, 2] (0.5 divides by √d_k), got {power!r}")
     if not isinstance(scaled, bool):
         raise TypeError(f"scaled must be True or False, got {scaled!r}")
     gen = torch.Generator().manual_seed(seed)
@@ -42,24 +49,33 @@ def scaling_demo(d_k: int, scaled: bool, seed: int = 0, num_keys: int = 16, num_
     keys = torch.randn(num_draws, num_keys, d_k, generator=gen)  # (N, T_k, d_k)
     logits = (keys @ query[:, :, None])[..., 0]  # (N, T_k, d_k) @ (N, d_k, 1) -> (N, T_k): q·k_j
     if scaled:
-        logits = logits / d_k**0.5
+        logits = logits / d_k**power
     p = torch.softmax(logits, dim=-1)  # (N, T_k)
-    jacobian = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]  # (N, T_k, T_k): ∂p_i/∂z_j
+    # The Jacobian of a nearly one-hot p holds p_m (1 - p_m) ≈ 1e-5: in float32 that difference
+    # keeps only two or three digits, which would differ from one CPU to the next. Computed in
+    # float64 from the same float32 scores, it is accurate to the digits we print.
+    p64 = torch.softmax(logits.double(), dim=-1)  # (N, T_k)
+    jacobian = torch.diag_embed(p64) - p64[:, :, None] * p64[:, None, :]  # (N, T_k, T_k): ∂p_i/∂z_j
     return {
         "query": query,
         "keys": keys,
         "logits": logits,
         "weights": p,
         "max_weight": p.amax(dim=-1),
-        "entropy": torch.special.entr(p).sum(dim=-1),  # −Σ p log p, with 0 log 0 = 0
-        "grad_norm": torch.linalg.matrix_norm(jacobian),  # Frobenius norm, (N,)
+        "entropy": torch.special.entr(p64).sum(dim=-1).float(),  # −Σ p log p, with 0 log 0 = 0
+        "grad_norm": torch.linalg.matrix_norm(jacobian).float(),  # Frobenius norm, (N,)
     }
 
 
 def scaling_curves(
-    d_ks: tuple[int, ...] = SCALING_DK_CHOICES, seed: int = 0, num_keys: int = 16, num_draws: int = 200
+    d_ks: tuple[int, ...] = SCALING_DK_CHOICES,
+    seed: int = 0,
+    num_keys: int = 16,
+    num_draws: int = 200,
+    power: float = 0.5,
 ) -> dict:
-    """Medians over ``num_draws`` draws of :func:`scaling_demo`'s statistics, for every d_k.
+    """Medians over ``num_draws`` draws of :func:`scaling_demo`'s statistics, for every d_k
+    (``power``: "scaled" divides the scores by ``d_k ** power``, see :func:`scaling_demo`).
 
     Returns:
         ``{"d_k": list of d_k, "unscaled": stats, "scaled": stats}`` where ``stats`` maps
@@ -69,13 +85,50 @@ def scaling_curves(
     """
     result: dict = {"d_k": list(d_ks)}
     for name, scaled in (("unscaled", False), ("scaled", True)):
-        runs = [scaling_demo(d, scaled, seed, num_keys, num_draws) for d in d_ks]
+        runs = [scaling_demo(d, scaled, seed, num_keys, num_draws, power) for d in d_ks]
         stats = {
             k: torch.stack([r[k].median() for r in runs]) for k in ("max_weight", "entropy", "grad_norm")
         }
         stats["saturated"] = torch.stack([(r["max_weight"] > 0.99).float().mean() for r in runs])
         result[name] = stats
     return result
+
+
+def query_norm_spread(
+    d_ks: tuple[int, ...] = SCALING_DK_CHOICES, seed: int = 0, num_keys: int = 16, num_draws: int = 1000
+) -> dict:
+    """Why the *scaled* statistics still drift at small d_k: the length of the query.
+
+    For one fixed query q and keys with N(0, 1) entries, the scaled scores q·k_j/√d_k are
+    N(0, ‖q‖²/d_k) across the keys: their spread is ‖q‖²/d_k, not 1. Over draws of q,
+    ‖q‖²/d_k has mean 1 but fluctuates strongly at small d_k (it is χ²(d_k)/d_k, standard
+    deviation √(2/d_k)) and settles at 1 as d_k grows. Uses the draws of :func:`scaling_demo`.
+
+    Returns:
+        ``{"d_k": list, "q_sq_over_dk": {"median", "p10", "p90"}, "max_weight_scaled",
+        "max_weight_fixed_norm"}``, every value a ``(len(d_ks),)`` float64 tensor:
+        percentiles of ‖q‖²/d_k over the draws; the median largest weight with ÷√d_k (as in
+        :func:`scaling_curves`); and the same with every query rescaled to ‖q‖ = √d_k, so
+        that ‖q‖²/d_k = 1 exactly and the scaled scores are N(0, 1) at every d_k.
+    """
+    spread: dict[str, list[float]] = {"median": [], "p10": [], "p90": []}
+    scaled_top, fixed_top = [], []
+    for d in d_ks:
+        demo = scaling_demo(d, True, seed, num_keys, num_draws)
+        q = demo["query"].double()  # (N, d_k)
+        ratio = q.pow(2).sum(-1) / d  # (N,): ‖q‖²/d_k, the variance of the scaled scores across keys
+        for name, level in (("median", 0.5), ("p10", 0.1), ("p90", 0.9)):
+            spread[name].append(float(ratio.quantile(level)))
+        scaled_top.append(float(demo["max_weight"].double().median()))
+        q_fixed = q / q.norm(dim=-1, keepdim=True) * d**0.5  # (N, d_k): ‖q‖ = √d_k exactly
+        z = (demo["keys"].double() @ q_fixed[:, :, None])[..., 0] / d**0.5  # (N, T_k)
+        fixed_top.append(float(torch.softmax(z, dim=-1).amax(-1).median()))
+    return {
+        "d_k": list(d_ks),
+        "q_sq_over_dk": {k: torch.tensor(v, dtype=torch.float64) for k, v in spread.items()},
+        "max_weight_scaled": torch.tensor(scaled_top, dtype=torch.float64),
+        "max_weight_fixed_norm": torch.tensor(fixed_top, dtype=torch.float64),
+    }
 
 
 def plot_scaling_demo(d_k: int, scaled: bool, seed: int = 0, num_keys: int = 16) -> Figure:
@@ -91,7 +144,7 @@ def plot_scaling_demo(d_k: int, scaled: bool, seed: int = 0, num_keys: int = 16)
     curves = scaling_curves(seed=0, num_keys=num_keys)  # medians of 200 draws; fixed, so they never move
     fig, (ax_w, ax_g) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1.1, 1]})
 
-    colours = ["#e76f51" if j == int(p.argmax()) else "#2a9d8f" for j in range(num_keys)]
+    colours = [UNSCALED_COLOUR if j == int(p.argmax()) else SCALED_COLOUR for j in range(num_keys)]
     ax_w.bar(range(num_keys), p.numpy(), color=colours)
     ax_w.axhline(1 / num_keys, color="black", linestyle=":", linewidth=1, label=f"uniform: 1/{num_keys}")
     ax_w.set_ylim(0, 1.05)
@@ -101,7 +154,7 @@ def plot_scaling_demo(d_k: int, scaled: bool, seed: int = 0, num_keys: int = 16)
     ax_w.legend(loc="upper left", fontsize=8, frameon=False)
     ax_w.set_title(f"largest weight {top:.2f}, entropy {ent:.2f} nats (uniform: {math.log(num_keys):.2f})")
 
-    for name, colour in (("unscaled", "#e76f51"), ("scaled", "#2a9d8f")):
+    for name, colour in (("unscaled", UNSCALED_COLOUR), ("scaled", SCALED_COLOUR)):
         label = "softmax(q·k / √d_k)" if name == "scaled" else "softmax(q·k)"
         median = curves[name]["grad_norm"].clamp_min(1e-12).numpy()  # a log axis cannot show 0: at 1e-12
         ax_g.plot(curves["d_k"], median, "o-", color=colour, markersize=3, label=f"{label}, median")
