@@ -314,9 +314,13 @@ def plot_pe_dot_products(
     return fig
 
 
-def plot_grad_norm_per_layer(grad_norms: dict[str, Sequence[float]], title: str = "") -> Figure:
-    """Lesson 04: the gradient norm of each layer's weights (layer 0 = nearest the input),
-    one line per variant (e.g. ``{"post-norm": [...], "pre-norm": [...]}``), log y axis."""
+def plot_grad_norm_per_layer(
+    grad_norms: dict[str, Sequence[float]],
+    title: str = "",
+    ylabel: str = "‖∂loss/∂(input of the layer)‖ (log scale)",
+) -> Figure:
+    """Lesson 04: a gradient norm per layer (layer 0 = nearest the input), one line per
+    variant (e.g. ``{"post-norm": [...], "pre-norm": [...]}``), log y axis."""
     if not grad_norms:
         raise ValueError("grad_norms must map a variant name to its per-layer gradient norms")
     fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -326,7 +330,7 @@ def plot_grad_norm_per_layer(grad_norms: dict[str, Sequence[float]], title: str 
         ax.plot(range(v.numel()), v.numpy(), styles[n % 4], color=OKABE_ITO[n % 8], label=name)
     ax.set_yscale("log")
     ax.set_xlabel("encoder layer (0 = nearest the input)")
-    ax.set_ylabel("‖∂loss/∂weights of the layer‖ (log scale)")
+    ax.set_ylabel(ylabel)
     ax.legend(frameon=False)
     ax.set_title(title or "gradient norm per layer")
     ax.set_title(title or "gradient norm per layer")

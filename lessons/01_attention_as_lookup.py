@@ -48,8 +48,8 @@ import torch
 from IPython.display import display
 
 import attn_lib
-from attn_lib.viz import plot_attention
-from attn_lib.widgets import LOOKUP_COLOURS, lookup_state, plot_soft_lookup
+from attn_lib.viz import plot_attention, plot_query_length
+from attn_lib.widgets import lookup_state, plot_soft_lookup
 
 torch.manual_seed(0)
 torch.set_num_threads(1)  # printed sums do not depend on the thread count
@@ -94,9 +94,11 @@ print("one_hot @ V =", one_hot @ V, '= legs_and_wheels["cat"]')
 #
 # ## 2. Keys and a query as vectors
 #
-# Each key becomes a vector of $d_k$ numbers. In a Transformer these vectors are learned;
-# here we make them up so that the numbers are easy to follow: four arrows of length 1,
-# "cat" pointing right, "bird" up, "car" left and "bike" down, so $d_k = 2$.
+# Each key becomes a vector of $d_k$ numbers. In a Transformer the keys are not stored
+# vectors: each key is computed from a token's current vector $x_j$ by a learned projection,
+# $k_j = x_j W^K$ (and the query likewise, $q = x W^Q$; lesson 03). What is learned is the
+# projection. Here we make the keys up so that the numbers are easy to follow: four arrows of
+# length 1, "cat" pointing right, "bird" up, "car" left and "bike" down, so $d_k = 2$.
 #
 # The question is a **query**: a vector with the same number of entries, $d_k$ (it will be
 # compared with every key by a dot product, so it must be). We ask with $q = (2, 1)$: an arrow
@@ -232,11 +234,35 @@ print(f"query directions tried: {len(directions)}; weights ordered like the angl
 assert agree == len(directions)
 
 # %% [markdown]
+# Be honest about what this check proves: nothing we did not know. With keys of length 1,
+# every score is $\lVert q\rVert \cos\angle(q, k_j)$, which falls as the angle grows, and the
+# softmax keeps the order of the scores; two decreasing maps of the same angles *must* give
+# the same order. The 360 directions test our code, not a fact about attention.
+#
+# Here is something that is not automatic. Make "car" twice as long (length 2, same
+# direction) and ask again, for every direction, whether the key closest in *direction* still
+# gets the largest weight:
+
+# %%
+K_long_car = K.clone()
+K_long_car[2] *= 2  # "car" now has length 2
+closest_wins = 0
+for a in directions.tolist():
+    q_a = q_length * torch.tensor([math.cos(math.radians(a)), math.sin(math.radians(a))])  # (2,)
+    w_a = attn_lib.softmax(K_long_car @ q_a, dim=-1)  # (T_k,)
+    cosines = K_long_car @ q_a / (K_long_car.norm(dim=1) * q_a.norm())  # (T_k,): direction only
+    closest_wins += int(w_a.argmax() == cosines.argmax())
+lost = len(directions) - closest_wins
+print(f'with a longer "car": the closest key in direction wins in {closest_wins} of 360 directions')
+print(f'in the other {lost}, "car" wins although another key points closer to the query')
+assert 0 < lost < len(directions)
+
+# %% [markdown]
 # So, for keys of equal length, "resembles the query" means "points in a similar
 # direction", and the value of the most similar key always gets the largest share of the
-# mix. (If keys had different lengths, a longer key would get a larger score at the same
-# angle, as long as the angle is under 90°: the dot product measures direction **and** length. Check-yourself question 3 is
-# about that.)
+# mix. With keys of different lengths it does not: a longer key gets a larger score at the
+# same angle (under 90°), and wins directions that are closer to its neighbours. The dot
+# product measures direction **and** length. Check-yourself question 3 is about that.
 #
 # ## 7. The length of the query: sharper or flatter
 #
@@ -273,7 +299,6 @@ for L in (0.0, 0.5, 1.0, q_length, 5.0, 10.0, 20.0):
 # %%
 lengths = torch.linspace(0, 10, 201)  # (N,) query lengths from 0 to 10
 W_L = torch.stack([attn_lib.softmax(K @ (L * direction), dim=-1) for L in lengths])  # (N, T_k)
-H_L = torch.special.entr(W_L).sum(dim=1)  # (N,) entropy of each row
 
 torch.testing.assert_close(W_L[0], torch.full((T_k,), 0.25))  # length 0: equal weights
 torch.testing.assert_close(W_L[0] @ V, V.mean(0))  # ... so the output is the plain mean
@@ -283,25 +308,7 @@ print(f"max weight at length 0: {W_L[0].max().item():.3f}, at 5: {W_L[100].max()
 peak = int(W_L[:, 1].argmax())
 print(f'"bird" (the runner-up) peaks at length {lengths[peak].item():.2f} with weight {W_L[peak, 1].item():.3f}')
 
-fig, (ax_w, ax_h) = plt.subplots(1, 2, figsize=(10, 3.6))
-for j, name in enumerate(items):
-    ax_w.plot(lengths, W_L[:, j], color=LOOKUP_COLOURS[j], linewidth=2, label=name)
-ax_w.axvline(q_length, color="grey", linestyle=":", label="our q = (2, 1)")
-ax_w.set_xlabel("query length ‖q‖ (direction fixed at 26.6°)")
-ax_w.set_ylabel("attention weight")
-ax_w.set_title("weight of each key")
-ax_w.legend(fontsize=8, frameon=False, loc="center right")
-ax_h.plot(lengths, H_L, color="black", linewidth=2)
-ax_h.axhline(math.log(4), color="grey", linestyle="--", label="ln 4: equal weights (plain mean)")
-ax_h.axhline(0, color="grey", linestyle=":", label="0: one weight is 1 (hard lookup)")
-ax_h.axvline(q_length, color="grey", linestyle=":")
-ax_h.set_xlabel("query length ‖q‖ (direction fixed at 26.6°)")
-ax_h.set_ylabel("entropy of the weights (nats)")
-ax_h.set_ylim(-0.05, 1.5)
-ax_h.set_title("how spread the weights are")
-ax_h.legend(fontsize=8, frameon=False, loc="center right")
-fig.suptitle("A longer query gives sharper weights: from the plain mean (length 0) to a hard lookup")
-fig.tight_layout()
+fig = plot_query_length(lengths, W_L, items, marked_length=q_length, direction_deg=angle_deg)  # attn_lib.viz
 plt.show()
 
 # %% [markdown]
@@ -426,6 +433,12 @@ display(widgets.VBox([widgets.HBox([angle_w, length_w]), view]))
 # soft lookup, shape `(n,)`: the softmax of the dot products of the query with every key,
 # $\text{softmax}(K q)$. Use the plain dot product (no scaling: that comes in lesson 02).
 #
+# **Watch out:** the checker's last input is a long query whose largest dot product is 500.
+# `torch.exp(500.)` is `inf` in float32 (the limit is about $e^{88.7}$), so the formula
+# $e^{s_j}/\sum_i e^{s_i}$ written literally gives `inf / inf = nan` there. Use
+# `attn_lib.softmax` or `torch.softmax`, which subtract the largest score first (section 4
+# said so; lesson 02 shows why that changes nothing else), or subtract it yourself.
+#
 # Stuck? `show_solution("attention_weights")` (after `from attn_lib.exercises import show_solution`).
 
 
@@ -444,7 +457,8 @@ check_attention_weights(my_attention_weights)
 # ### Exercise 2 · the soft lookup
 #
 # Add values `values` of shape `(n, d_v)`, one per key, and return the soft lookup: the values
-# mixed by the weights of exercise 1, shape `(d_v,)`. You may call `my_attention_weights`.
+# mixed by the weights of exercise 1, shape `(d_v,)`. You may call `my_attention_weights`
+# (the long query of exercise 1 is among the inputs here too).
 #
 # Stuck? `show_solution("soft_lookup")`.
 
@@ -469,7 +483,9 @@ check_soft_lookup(my_soft_lookup)
 #   $d_k$); the **softmax** turns the scores into weights that are positive and sum to 1;
 #   the output is the weighted sum of the **values** (width $d_v$).
 # - Values whose keys resemble the query get the largest weights (S4): with keys of equal
-#   length, the key closest in direction always wins (checked for 360 directions).
+#   length, the key closest in direction always wins (which follows from the formula; the
+#   360 directions only confirm the code). With keys of different lengths it need not: a
+#   longer key can win directions that point closer to another key.
 # - The query's **length** multiplies every score: length 0 gives equal weights and the plain
 #   mean; a long query gives a hard lookup. The winner never changes, only how much it wins.
 # - Many queries at once: $\text{softmax}(QK^\top)V$ with shapes

@@ -52,8 +52,15 @@ from IPython.display import display
 from torch import nn
 
 import attn_lib
-from attn_lib.viz import plot_attention, plot_mask
+from attn_lib.viz import (
+    plot_attention,
+    plot_grad_norm_per_layer,
+    plot_mask,
+    plot_pe_dot_products,
+    plot_positional_encoding,
+)
 from attn_lib.widgets import encoder_attention_row, plot_encoder_attention
+from attn_lib.widgets.lesson04 import grad_norm_per_layer
 
 torch.manual_seed(0)
 torch.set_num_threads(1)  # printed sums do not depend on the thread count
@@ -127,8 +134,12 @@ print("self_attn(x, x, x) == self_attn(x, copy, copy): True")
 #
 # Why: the scores become $(PXW^Q)(PXW^K)^\top = P\,(XW^Q W^{K\top} X^\top)\,P^\top$ — the
 # same numbers with rows and columns shuffled alike; a row-wise softmax does not care about
-# that, and $P A P^\top \cdot P X W^V = P\,(A X W^V)$ because $P^\top P = I$. Let us check
-# it instead of believing it.
+# that, and $P A P^\top \cdot P X W^V = P\,(A X W^V)$ because $P^\top P = I$. The layer
+# also has **biases**: $q = xW^Q + b^Q$, i.e. $XW^Q + \mathbf 1 b^{Q\top}$ for all rows at
+# once, with $\mathbf 1$ a column of ones. They change nothing in the argument, because
+# shuffling a column of ones leaves it a column of ones, $P\mathbf 1 = \mathbf 1$:
+# $P X W^Q + \mathbf 1 b^{Q\top} = P\,(XW^Q + \mathbf 1 b^{Q\top})$, and likewise for the keys,
+# the values and $W^O$. Let us check it instead of believing it (our layer has biases).
 
 # %%
 perm = torch.tensor([2, 0, 1])  # "the cat sat" -> "sat the cat"
@@ -184,8 +195,8 @@ for pos, i in [(3, 2), (17, 9)]:
     omega = 1.0 / 10000 ** (2 * i / d_model)
     by_hand = (math.sin(pos * omega), math.cos(pos * omega))
     from_table = (pe_table[pos, 2 * i].item(), pe_table[pos, 2 * i + 1].item())
-    print(f"pos={pos:2d}, i={i}: by hand {by_hand[0]:+.6f} {by_hand[1]:+.6f}", end="   ")
-    print(f"table {from_table[0]:+.6f} {from_table[1]:+.6f}")
+    print(f"pos={pos:2d}, i={i}: by hand {by_hand[0]:+.4f} {by_hand[1]:+.4f}", end="   ")
+    print(f"table {from_table[0]:+.4f} {from_table[1]:+.4f}")
     assert max(abs(a - b) for a, b in zip(by_hand, from_table, strict=True)) < 1e-6
 
 wavelengths = 2 * math.pi * 10000 ** (torch.arange(0, d_model, 2) / d_model)  # (D/2,) = (16,), one per pair
@@ -198,12 +209,7 @@ print(f"2π · 10000 = {2 * math.pi * 10000:.0f}; 2π · 10000^(30/32) = {2 * ma
 # clock, every position gets its own combination.
 
 # %%
-fig, ax = plt.subplots(figsize=(8, 4))
-im = ax.imshow(pe_table.numpy(), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
-fig.colorbar(im, ax=ax, label="PE value")
-ax.set_xlabel("dimension (even = sin, odd = cos; frequency falls to the right)")
-ax.set_ylabel("position pos")
-ax.set_title("Sinusoidal positional encoding: fast waves on the left, slow ones on the right")
+fig = plot_positional_encoding(pe_table)  # attn_lib.viz
 plt.show()
 
 # %% [markdown]
@@ -212,31 +218,52 @@ plt.show()
 #
 # $$PE[p] \cdot PE[p+k] = \sum_i \cos(k\,\omega_i),$$
 #
-# which does not contain $p$ at all. Measured for several starting positions $p$:
+# which does not contain $p$ at all. And since $\cos$ is even, $\cos(-k\omega_i) = \cos(k\omega_i)$:
+# the dot product is the **same for $+k$ and $-k$**. It tells how far apart two positions are,
+# not which one comes first. Measured for several starting positions $p$, offsets from
+# $-20$ (before $p$) to $+40$ (after):
 
 # %%
-ks = torch.arange(0, 40)  # (40,) distances k
-fig, ax = plt.subplots(figsize=(8, 3.5))
-curves = []
-for p, size in ((0, 9), (5, 6), (10, 3)):
-    dots = (pe_table[p] * pe_table[p + ks]).sum(-1)  # (40,): PE[p]·PE[p+k] for every k
-    curves.append(dots)
-    ax.plot(ks, dots, marker="o", markersize=size, linewidth=1, label=f"p = {p}")
+pe_long = attn_lib.sinusoidal_positional_encoding(max_len=100, d_model=d_model)  # (100, 32)
+ks = torch.arange(-20, 41)  # (61,) offsets k
+curves = {p: (pe_long[p] * pe_long[p + ks]).sum(-1) for p in (20, 30, 40)}  # PE[p]·PE[p+k], (61,) each
 omegas = 10000 ** (-torch.arange(0, d_model, 2) / d_model)  # (D/2,)
-formula = torch.cos(ks[:, None] * omegas).sum(-1)  # (40,): Σ_i cos(k ω_i) for each k
-ax.plot(ks, formula, color="black", linestyle="--", linewidth=1, label="Σ cos(k ωᵢ)")
-ax.set_xlabel("distance k (positions)")
-ax.set_ylabel("PE[p] · PE[p+k]")
-ax.set_title("PE[p]·PE[p+k] depends only on k: the curves for p = 0, 5, 10 coincide")
-ax.legend()
+formula = torch.cos(ks[:, None] * omegas).sum(-1)  # (61,): Σ_i cos(k ω_i) for each k
+fig = plot_pe_dot_products(ks, curves, formula)  # attn_lib.viz
 plt.show()
 
-spread = (torch.stack(curves) - formula).abs().max().item()
-print(f"largest gap between the curves and the formula: {spread:.4f} (equal up to float rounding)")
-print("PE[p]·PE[p] = |PE[p]|² =", round(curves[0][0].item(), 4), "= d_model / 2 (sin² + cos² = 1 per pair)")
+spread = max((c - formula).abs().max().item() for c in curves.values())
+after, before = curves[30][(ks > 0) & (ks <= 20)], curves[30][ks < 0].flip(0)  # k = 1..20 and k = -1..-20
+mirror = (after - before).abs().max().item()
+print("largest gap between the curves and the formula < 1e-4:", spread < 1e-4, "(equal up to float rounding)")
+print("PE[p]·PE[p+k] == PE[p]·PE[p-k] for k = 1..20, max |diff| < 1e-4:", mirror < 1e-4)
+print("PE[p]·PE[p] = |PE[p]|² =", round(curves[20][20].item(), 2), "= d_model / 2 (sin² + cos² = 1 per pair)")
 
 # %% [markdown]
-# The paper gives one more reason for the choice: for a fixed offset $k$, $PE[p+k]$ is a
+# Careful with what this shows. Attention does not take $PE[p]\cdot PE[p+k]$; it takes
+# $(x_p W^Q)\cdot(x_{p+k} W^K)$, and for arbitrary projections $W^Q, W^K$ the
+# "distance only" property is gone: $PE[p]\,W^Q W^{K\top} PE[p+k]^\top$ changes with $p$ for a
+# fixed $k$. With random projections (scaled like an initialised layer), offset $k = 3$:
+
+# %%
+gen = torch.Generator().manual_seed(7)
+W_q_rand = torch.randn(d_model, d_model, generator=gen) / math.sqrt(d_model)  # (D, D)
+W_k_rand = torch.randn(d_model, d_model, generator=gen) / math.sqrt(d_model)
+starts = torch.arange(0, 40)  # p = 0..39
+plain = (pe_long[starts] * pe_long[starts + 3]).sum(-1)  # (40,): PE[p]·PE[p+3]
+projected = ((pe_long[starts] @ W_q_rand) * (pe_long[starts + 3] @ W_k_rand)).sum(-1)  # (40,)
+print(f"PE[p]·PE[p+3] over p = 0..39: from {plain.min().item():.2f} to {plain.max().item():.2f}")
+print(f"(PE[p] W_q)·(PE[p+3] W_k)   : from {projected.min().item():.2f} to {projected.max().item():.2f}")
+assert plain.max() - plain.min() < 1e-3 < 1.0 < projected.max() - projected.min()
+
+# %% [markdown]
+# The plain dot product is the same at every start $p$; the projected one is not. What does
+# survive any projection is the next property: the encoding of $p + k$ is a fixed *linear*
+# function of the encoding of $p$, which a trained $W^Q, W^K$ can exploit (and can make
+# direction-aware, unlike the symmetric plain dot product).
+
+# %% [markdown]
+# The paper's own reason for the choice: for a fixed offset $k$, $PE[p+k]$ is a
 # **linear function** of $PE[p]$ — each (sin, cos) pair is rotated by the angle $k\omega_i$.
 # One matrix $R_k$ works for every position $p$:
 
@@ -303,9 +330,11 @@ print('|output("cat" in "the cat sat") - output("cat" in "sat the cat")| =', rou
 #    128 → 32), applied to every position separately;
 #
 # around each: a **residual connection** ($x + \ldots$: the sub-layer only adds a correction
-# to the token's vector, and gradients get a direct path through deep stacks) and **layer
-# normalisation** (each position's D features are rescaled to mean 0 and variance 1, then
-# multiplied by a learned gain and shifted by a learned bias).
+# to the token's vector) and **layer normalisation** (each position's D features are
+# rescaled to mean 0 and variance 1, then multiplied by a learned gain and shifted by a
+# learned bias). In this arrangement, the paper's "post-norm", the LayerNorm comes *after*
+# the addition, so even the residual path goes through a LayerNorm in every layer; section 6
+# measures what that does to the gradients of a deep stack.
 #
 # We take an `attn_lib.EncoderLayer` and run its parts by hand, watching the shapes.
 
@@ -318,7 +347,7 @@ a, _ = layer.self_attn(x_in, x_in, x_in)  # sub-layer 1: self-attention, (1, 3, 
 h = layer.norm1(x_in + a)  # residual + LayerNorm, (1, 3, 32)
 print("attention output a:", tuple(a.shape), "  after LayerNorm(x + a):", tuple(h.shape))
 print("per-position mean of h:", torch.round(h.mean(-1), decimals=4).detach() + 0.0)
-print("per-position std  of h:", h.std(-1, unbiased=False).detach())
+print("per-position std  of h:", h.std(-1, unbiased=False).detach().round(decimals=4))
 
 # %% [markdown]
 # LayerNorm worked per position: each of the three rows now has mean 0 and standard deviation
@@ -351,7 +380,8 @@ print(f"parameters: self-attention {n_attn}, feed-forward {n_ff}, two LayerNorms
 # Two thirds of the layer's parameters sit in the feed-forward network; attention mixes
 # *positions*, the FFN transforms *features*. (`attn_lib` also offers `norm_first=True`,
 # the "pre-norm" variant $x + \text{Sublayer}(\text{LayerNorm}(x))$ used by most later
-# models; the paper's layer is post-norm, as above.)
+# models; the paper's layer is post-norm, as above. Section 6 shows why the difference
+# matters.)
 #
 # ## 6. A stack of encoder layers
 #
@@ -379,6 +409,40 @@ stack_out = encoder(x)[0]  # embeddings of section 1, no positions
 stack_out_shuffled = encoder(x_shuffled)[0]
 torch.testing.assert_close(stack_out_shuffled, stack_out[:, perm])
 print("Encoder(P x) == P Encoder(x) without positions: True")
+
+# %% [markdown]
+# **Deep stacks: post-norm or pre-norm.** It is often said that the residual connections give
+# gradients "a direct path" through a deep stack. In the paper's post-norm layer,
+# $x \leftarrow \text{LayerNorm}(x + \text{Sublayer}(x))$, that is not quite so: the path
+# from the loss down to layer l passes through the LayerNorms of every layer above it, and
+# each LayerNorm divides by the standard deviation of $x + \text{Sublayer}(x)$, which is
+# above 1. The pre-norm layer, $x \leftarrow x + \text{Sublayer}(\text{LayerNorm}(x))$, keeps
+# an untouched identity path from the top of the stack to the bottom. Measured at
+# initialisation on a stack of 24 layers (`grad_norm_per_layer`: the gradient of a stand-in
+# loss with respect to each layer's input, median over 5 seeds):
+
+# %%
+post = grad_norm_per_layer(norm_first=False, num_layers=24)  # (24,), layer 0 = nearest the input
+pre = grad_norm_per_layer(norm_first=True, num_layers=24)
+print(f"post-norm: gradient at the bottom layer / at the top layer = {post[0] / post[-1]:.1f}")
+print(f"pre-norm : gradient at the bottom layer / at the top layer = {pre[0] / pre[-1]:.1f}")
+assert post[0] / post[-1] < 0.8 and pre[0] / pre[-1] > 1.2
+
+fig = plot_grad_norm_per_layer(
+    {"post-norm (the paper): LayerNorm(x + F(x))": post, "pre-norm: x + F(LayerNorm(x))": pre},
+    title="At initialisation, post-norm's gradient shrinks towards the input; pre-norm's does not",
+)
+plt.show()
+
+# %% [markdown]
+# In post-norm the gradient shrinks layer by layer on the way down (the bottom layer gets
+# about two thirds of what the top layer gets, in 24 layers), so at the start of training
+# the layers near the output get the largest updates. Xiong et al. (2020, "On Layer
+# Normalization in the Transformer Architecture") show that this is why the paper's
+# post-norm Transformer needs a learning-rate **warm-up** (its first steps at a full learning
+# rate are unstable), and that pre-norm, whose gradient does not shrink with depth, trains
+# without one. That is the reason most later models are pre-norm. (At 2 layers, as here,
+# the difference is small; it grows with depth.)
 
 # %% [markdown]
 # ## 7. A batch of sentences of different lengths: padding and its mask
@@ -433,8 +497,11 @@ for index, w in enumerate(maps):
 
 # %% [markdown]
 # Second, the strongest check: replace the pad tokens' vectors by large random noise. With the
-# mask, the real tokens' outputs do not move **at all** (difference exactly 0.0); without the
-# mask, the noise leaks into every real token.
+# mask, the real tokens' outputs do not move **at all**: the difference is exactly 0.0, on
+# every machine, because IEEE arithmetic makes it so (the pad keys' weights are exactly 0,
+# $0 \cdot v = 0$ for any finite noise $v$, and every other step works on each position
+# alone, with the same numbers in the same order). Without the mask, the noise leaks into
+# every real token.
 
 # %%
 noisy = x_batch.clone()
@@ -468,13 +535,20 @@ print('"a dog ran fast" alone == its 4 real rows in the padded batch: True')
 # - any token of "a dog ran fast": the two `<pad>` keys get exactly 0;
 # - a `<pad>` query: it attends to real tokens, but its output is never used.
 #
-# **Be warned: this encoder is untrained** (random but seeded weights). Its weights are close
-# to uniform (typical at initialisation with the √d_k scale), and the patterns mean nothing yet. The
-# maps of a *trained* model come in lesson 07. The picture below is the widget's first view.
+# **Be warned: this encoder is untrained** (random but seeded weights, the library's
+# initialisation). Its maps are close to uniform, as is typical at initialisation with the
+# √d_k scale (measured below: the largest weight of a row is 0.25 on average, against 1/6 for
+# uniform weights), and their patterns mean nothing yet. (Lesson 03's random head maps were
+# peaked because `head_map` draws its weights about 2.6 times larger than this, on purpose;
+# with `init="library"` its maps are close to uniform too.) Heads that *learned* a rule
+# were shown in lesson 03, section 6; lesson 07 trains a whole Transformer. The picture
+# below is the widget's first view.
 
 # %%
 row = encoder_attention_row(maps, sentence=0, token=2, layer=0, head=0)
 print('"sat" in "the cat sat on the mat", layer 0, head 0:', row)
+real_rows = maps[0][0]  # (H, T, T) of sentence 0, which has no padding
+print(f"largest weight per row, mean over heads and rows: {real_rows.amax(-1).mean().item():.2f} (uniform: 1/6 = 0.17)")
 
 fig = plot_encoder_attention(maps, labels, sentence=0, token=2, layer=0, head=0)
 plt.show()
@@ -551,14 +625,20 @@ check_self_attention(my_self_attention)
 #   projections of the same vectors): `MultiHeadAttention(x, x, x)`; every position attends
 #   to every position.
 # - Without positions it is **permutation-equivariant**: `SelfAttn(PX) = P SelfAttn(X)`
-#   (checked up to float rounding), so a sentence is a bag of words. The stack inherits this.
+#   (checked up to float rounding; the biases go along because `P·1 = 1`), so a sentence is
+#   a bag of words. The stack inherits this.
 # - **Sinusoidal positional encoding** gives each position a pattern of sines and cosines
 #   of `d_model/2` frequencies; `PE[p]·PE[p+k] = Σᵢ cos(kωᵢ)` depends only on the distance,
-#   and `PE[p+k]` is a fixed rotation of `PE[p]`.
+#   the same for ±k (it cannot tell before from after), and not at all after arbitrary
+#   projections W^Q, W^K; what survives any projection is that `PE[p+k]` is a fixed
+#   rotation of `PE[p]`.
 # - The first layer's input is **embedding × √d_model + PE**; every later layer's Q, K, V
 #   is the previous layer's output.
 # - An **encoder layer** = self-attention and a position-wise FFN, each inside
 #   `LayerNorm(x + Sublayer(x))` — the residuals, LayerNorm and FFN the seed leaves out.
+#   In this post-norm form even the residual path goes through every LayerNorm: at
+#   initialisation the gradient shrinks towards the input of a deep stack, which pre-norm
+#   (`x + Sublayer(LayerNorm(x))`) avoids.
 # - **Padding masks** `(B, 1, 1, T)` block the padded keys: their weights are exactly 0 and
 #   the real tokens' outputs are exactly the same whatever the padding holds.
 #

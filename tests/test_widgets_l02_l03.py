@@ -23,6 +23,8 @@ from attn_lib.widgets import (
     scaling_curves,
     scaling_demo,
 )
+from attn_lib.widgets.lesson02 import query_norm_spread
+from attn_lib.widgets.lesson03 import train_neighbour_heads
 
 
 @pytest.fixture(autouse=True)
@@ -147,6 +149,76 @@ def test_plot_scaling_demo_reference_curves_do_not_move_with_the_seed():
 
 
 # ------------------------------------------------ lesson 03
+
+
+def test_scaling_demo_power_one_divides_the_scores_by_d_k():
+    half = scaling_demo(64, True, seed=3, num_draws=4)
+    full = scaling_demo(64, True, seed=3, num_draws=4, power=1.0)
+    torch.testing.assert_close(full["logits"], half["logits"] / 8.0)
+    with pytest.raises(ValueError, match="power"):
+        scaling_demo(64, True, power=-1.0)
+
+
+def test_dividing_by_d_k_drives_the_weights_to_uniform_while_sqrt_d_k_does_not():
+    curves = scaling_curves(d_ks=(1, 1024), seed=0, num_draws=200)
+    by_d_k = scaling_curves(d_ks=(1, 1024), seed=0, num_draws=200, power=1.0)
+    assert float(by_d_k["scaled"]["max_weight"][-1]) < 0.07  # 1/16 = 0.0625 is uniform
+    assert float(curves["scaled"]["max_weight"][-1]) > 0.2
+    torch.testing.assert_close(
+        by_d_k["scaled"]["max_weight"][0], curves["scaled"]["max_weight"][0]
+    )  # d_k = 1
+
+
+def test_grad_norm_of_a_saturated_softmax_matches_float64_autograd():
+    r = scaling_demo(1024, False, seed=0, num_draws=3)  # saturated: p_m (1 - p_m) is tiny
+    for n in range(3):
+        z = r["logits"][n].double()
+        jac = torch.autograd.functional.jacobian(lambda s: torch.softmax(s, -1), z)  # (T_k, T_k)
+        torch.testing.assert_close(r["grad_norm"][n].double(), jac.norm(), rtol=1e-5, atol=0.0)
+
+
+def test_query_norm_spread_explains_the_drift_of_the_scaled_largest_weight():
+    r = query_norm_spread(d_ks=(1, 4, 256), seed=0, num_draws=400)
+    spread = r["q_sq_over_dk"]
+    assert float(spread["p90"][0] - spread["p10"][0]) > 2.0  # d_k = 1: ‖q‖²/d_k all over the place
+    assert float(spread["p90"][-1] - spread["p10"][-1]) < 0.3  # d_k = 256: close to 1
+    assert abs(float(spread["median"][-1]) - 1.0) < 0.05
+    scaled, fixed = r["max_weight_scaled"], r["max_weight_fixed_norm"]
+    assert float(scaled[-1] - scaled[0]) > 0.04  # as drawn: the scaled largest weight drifts up
+    assert float(fixed.max() - fixed.min()) < 0.02  # with ‖q‖ = √d_k exactly: it does not
+    torch.testing.assert_close(
+        scaled, scaling_curves(d_ks=(1, 4, 256), num_draws=400)["scaled"]["max_weight"].double()
+    )
+
+
+# ------------------------------------------------ lesson 03
+
+
+def test_head_map_library_init_is_flatter_than_the_widget_default():
+    sharp = head_map(4, 0, seed=0)["all_weights"].amax(-1).mean()
+    library = head_map(4, 0, seed=0, init="library")["all_weights"].amax(-1).mean()
+    assert float(sharp) > 0.4 > 0.2 > float(library) > 0.1  # uniform over 10 tokens: 0.1
+    with pytest.raises(ValueError, match="init"):
+        head_map(4, 0, init="xavier")
+
+
+def test_two_trained_heads_split_previous_and_next_between_them():
+    torch.set_num_threads(1)
+    r = train_neighbour_heads(seed=0, steps=300)
+    prev, nxt = r["scores"]["previous (i-1)"], r["scores"]["next (i+1)"]
+    assert int(prev.argmax()) != int(nxt.argmax())
+    assert float(prev.max()) > 0.7 and float(nxt.max()) > 0.7
+    assert min(r["accuracy"].values()) > 0.95
+    assert r["losses"][-1] < 0.1 * r["losses"][0]
+    torch.testing.assert_close(r["weights"].sum(-1), torch.ones(2, 8))
+
+
+def test_train_neighbour_heads_leaves_the_global_rng_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    train_neighbour_heads(seed=0, steps=1)
+    torch.testing.assert_close(torch.rand(3), expected)
 
 
 def test_head_map_gives_one_row_stochastic_map_per_head():

@@ -32,7 +32,13 @@ def _lookup_cases(seed: int, with_values: bool) -> list[Case]:
         ("a small example: query (2,), keys (4, 2)", 2, 4, 3, 1.0),
         ("query (16,), keys (7, 16)", 16, 7, 5, 0.5),
         ("one key only: keys (1, 3)", 3, 1, 2, 1.0),
-        ("a long query: the largest dot product is 500", 8, 5, 4, 0.0),
+        (
+            "a long query: the largest dot product is 500 (exp(500) overflows: subtract the max)",
+            8,
+            5,
+            4,
+            0.0,
+        ),
     )
     cases = []
     for label, d_k, n, d_v, std in shapes:

@@ -6,9 +6,10 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..viz import OKABE_ITO
 from ._common import _check_finite_number, _tied_with_max
 
-LOOKUP_COLOURS = ("#e76f51", "#2a9d8f", "#457b9d", "#e9c46a", "#8d6cab", "#6a994e", "#bc4749", "#577590")
+LOOKUP_COLOURS = OKABE_ITO  # colour-blind safe (Okabe & Ito), the same order as attn_lib.viz's figures
 
 
 def query_from_angle(angle_deg: float, length: float) -> torch.Tensor:

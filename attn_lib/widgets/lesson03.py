@@ -81,9 +81,10 @@ def head_map(num_heads: int, head: int, seed: int = 0, init: str = "sharp") -> d
 def plot_head_map(num_heads: int, head: int, seed: int = 0) -> Figure:
     """The map of one head (from :func:`head_map`), and below it the d_model features of
     q and k cut into ``num_heads`` slices, the shown head's slice highlighted."""
+    from matplotlib.colors import ListedColormap
     from matplotlib.patches import Rectangle
 
-    from ..viz import plot_attention
+    from ..viz import OKABE_ITO, plot_attention
 
     r = head_map(num_heads, head, seed)
     H, Dh, D, h = r["num_heads"], r["head_dim"], r["d_model"], r["head"]
@@ -95,8 +96,9 @@ def plot_head_map(num_heads: int, head: int, seed: int = 0) -> Figure:
         ax_map.set_title(f"(there is no head {head} with {H} heads; showing head {h})\n{title}", fontsize=10)
 
     owner = torch.arange(D) // Dh  # (D,): the head that reads each feature
-    ax_strip.imshow(owner[None].numpy(), cmap="tab10" if H <= 10 else "tab20", aspect="auto", alpha=0.35)
-    ax_strip.add_patch(Rectangle((h * Dh - 0.5, -0.5), Dh, 1, fill=False, edgecolor="red", linewidth=2.5))
+    colours = ListedColormap([OKABE_ITO[i % 7] for i in range(H)])  # colour-blind safe, one per head
+    ax_strip.imshow(owner[None].numpy(), cmap=colours, vmin=-0.5, vmax=H - 0.5, aspect="auto", alpha=0.35)
+    ax_strip.add_patch(Rectangle((h * Dh - 0.5, -0.5), Dh, 1, fill=False, edgecolor="black", linewidth=2.5))
     for i in range(H):
         if H <= 8:
             ax_strip.text(i * Dh + (Dh - 1) / 2, 0, f"h{i}", ha="center", va="center", fontsize=8)

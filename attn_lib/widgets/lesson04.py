@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-from ._common import _check_index
+from ._common import _check_index, _check_positive_int
 
 
 def encoder_attention_row(
@@ -46,6 +46,7 @@ def plot_encoder_attention(
     layer: int,
     head: int | None = None,
     pad_label: str = "<pad>",
+    trained: bool = False,
 ) -> Figure:
     """The encoder self-attention map of one sentence (layer, head) with the chosen query
     row framed, and that row as bars: how much the token takes from every key.
@@ -54,6 +55,8 @@ def plot_encoder_attention(
         maps: one ``(B, H, T, T)`` weight tensor per layer.
         labels: per sentence, its T token strings (padding included, written ``pad_label``).
         sentence, token, layer, head: as in :func:`encoder_attention_row`.
+        trained: whether the maps come from a trained model; if not (the default), the title
+            says so, since the weights of an untrained encoder mean nothing yet.
     """
     from matplotlib.patches import Rectangle
 
@@ -72,11 +75,11 @@ def plot_encoder_attention(
     fig, (ax_map, ax_bar) = plt.subplots(1, 2, figsize=(10, 3.9), gridspec_kw={"width_ratios": [1.15, 1]})
     # a fixed 0..1 colour scale: an untrained, nearly uniform map must look nearly uniform
     plot_attention(full, words, words, title=f"layer {layer}, {head_name}", ax=ax_map, vmax=1.0)
-    ax_map.add_patch(Rectangle((-0.5, token - 0.5), T, 1, fill=False, edgecolor="red", linewidth=2.5))
+    ax_map.add_patch(Rectangle((-0.5, token - 0.5), T, 1, fill=False, edgecolor="#D55E00", linewidth=2.5))
 
-    colours = ["#bbbbbb" if p else "#2a9d8f" for p in is_pad]
+    colours = ["#bbbbbb" if p else "#0072B2" for p in is_pad]  # Okabe-Ito blue; grey for padding
     best = int(row.argmax())
-    colours[best] = "#e76f51"
+    colours[best] = "#D55E00"  # Okabe-Ito vermillion: colour-blind safe next to the blue
     ax_bar.bar(range(T), row.numpy(), color=colours)
     for j in range(T):
         note = "0 (pad)" if is_pad[j] else f"{float(row[j]):.2f}"
@@ -91,9 +94,48 @@ def plot_encoder_attention(
     ax_bar.set_ylabel("attention weight")
     ax_bar.set_title(f'row of query "{words[token]}" (position {token})')
     where = " (a padding position: it attends, but its output is never used)" if is_pad[token] else ""
+    caveat = "" if trained else "untrained encoder, so no learned pattern: "
     fig.suptitle(
-        f'"{words[token]}" takes most from "{words[best]}" ({float(row[best]):.2f}; '
+        f'{caveat}"{words[token]}" takes most from "{words[best]}" ({float(row[best]):.2f}; '
         f"uniform would be {1.0 / n_real:.2f}){where}"
     )
     fig.tight_layout()
     return fig
+
+
+def grad_norm_per_layer(
+    norm_first: bool, num_layers: int = 24, d_model: int = 32, num_heads: int = 4, seeds: int = 5
+) -> torch.Tensor:
+    """How large the gradient is at the input of every layer of a freshly initialised encoder.
+
+    For each seed, an ``attn_lib.Encoder(num_layers, d_model, num_heads, d_ff=4·d_model,
+    norm_first=...)`` (post-norm for ``False``, pre-norm for ``True``) encodes a random batch
+    ``(8, 10, d_model)``; the loss is the mean squared error against a random target (a
+    stand-in for any loss). Measured: ‖∂loss/∂x_l‖, x_l the input of layer l.
+
+    Returns:
+        ``(num_layers,)`` float64: for every layer (0 = nearest the input), the median of that
+        norm over ``seeds`` seeds (0, 1, ...). The global RNG is left as it was.
+    """
+    from ..model import Encoder
+
+    if not isinstance(norm_first, bool):
+        raise TypeError(f"norm_first must be True (pre-norm) or False (post-norm), got {norm_first!r}")
+    num_layers = _check_positive_int("num_layers", num_layers)
+    seeds = _check_positive_int("seeds", seeds)
+    rows = []
+    for seed in range(seeds):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            encoder = Encoder(num_layers, d_model, num_heads, 4 * d_model, norm_first=norm_first)
+        gen = torch.Generator().manual_seed(100 + seed)
+        x = torch.randn(8, 10, d_model, generator=gen)  # (B, T, D)
+        target = torch.randn(8, 10, d_model, generator=gen)
+        inputs, h = [], x.requires_grad_()
+        for layer in encoder.layers:
+            inputs.append(h)  # x_l, the input of layer l
+            h, _ = layer(h)
+        loss = ((encoder.norm(h) - target) ** 2).mean()
+        grads = torch.autograd.grad(loss, inputs)  # one (B, T, D) per layer
+        rows.append(torch.stack([g.double().norm() for g in grads]))
+    return torch.stack(rows).median(dim=0).values  # (num_layers,)
