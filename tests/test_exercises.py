@@ -56,8 +56,8 @@ def map_outputs(ex: Exercise, fn: Any) -> Any:
 # ------------------------------------------------------------------ the registry
 
 
-def test_every_lesson_01_to_07_has_two_or_three_exercises_and_lesson_00_one_warm_up():
-    per_lesson = {f"{n:02d}": 0 for n in range(8)}
+def test_every_lesson_01_to_07_and_09_has_two_or_three_exercises_and_lesson_00_one_warm_up():
+    per_lesson = {f"{n:02d}": 0 for n in (*range(8), 9)}  # lesson 08 has none
     for ex in EXERCISES.values():
         per_lesson[ex.lesson] += 1
     assert per_lesson.pop("00") == 1
@@ -133,6 +133,21 @@ def test_teacher_forcing_reference_agrees_with_attn_lib_data_make_batch():
 def test_greedy_reference_is_the_step_greedy_decode_takes():
     logits = torch.randn(3, 4, 13, generator=torch.Generator().manual_seed(0))
     assert torch.equal(EXERCISES["greedy_next_token"].reference(logits), logits[:, -1].argmax(dim=-1))
+
+
+def test_span_share_reference_agrees_with_attn_lib_dates_span_share():
+    from attn_lib import dates
+
+    batch = dates.held_out_batch([dates.FIRST_DATE, dates.LAST_DATE], ["dmy_long"])
+    S = batch.src.shape[1]
+    cross = torch.softmax(torch.randn(2, 1, 11, S, generator=torch.Generator().manual_seed(0)), dim=-1)
+    rows = []
+    for b in range(2):
+        span = EXERCISES["date_span_mask"].reference(batch.spans[b], S)  # (10, S)
+        rows.append(EXERCISES["answer_span_share"].reference(cross[b, 0, :10], span))  # (10,)
+    digits = [i for i, f in enumerate(dates.OUTPUT_FIELD) if f >= 0]
+    expected = dates.span_share(cross, batch.spans)  # (H=1,)
+    torch.testing.assert_close(torch.stack(rows)[:, digits].mean().reshape(1), expected)
 
 
 # ------------------------------------------------------------------ known mistakes are named
@@ -444,7 +459,7 @@ def _run_cells(cells: list, label: str) -> list[CheckResult]:
     return results
 
 
-@pytest.mark.parametrize("nn", [f"{n:02d}" for n in range(1, 8)])
+@pytest.mark.parametrize("nn", [f"{n:02d}" for n in (*range(1, 8), 9)])
 def test_lesson_has_every_exercise_of_its_lesson_and_ships_it_not_attempted(nn: str):
     path = _lesson(nn)
     names = sorted(n for n, ex in EXERCISES.items() if ex.lesson == nn)

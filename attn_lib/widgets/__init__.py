@@ -16,8 +16,18 @@ from .lesson05 import generation_prefix_attention, generation_step_view
 from .lesson06 import TIE_TOLERANCE, cross_attention_row, plot_cross_attention_row
 from .lesson07 import REVERSAL_MIN_HEIGHT, plot_reversal_attention, run_reversal
 from .lesson08 import format_bytes, plot_score_memory, score_memory
+from .lesson09 import (
+    DATE_MAX_CHARS,
+    plot_date_attention,
+    plot_head_grid,
+    plot_one_head_per_format,
+    plot_share_vs_ablation,
+    plot_span_share,
+    run_date,
+)
 
 __all__ = [
+    "DATE_MAX_CHARS",
     "HEAD_MAP_D_MODEL",
     "HEAD_MAP_TOKENS",
     "LOOKUP_COLOURS",
@@ -33,14 +43,20 @@ __all__ = [
     "head_map",
     "lookup_state",
     "plot_cross_attention_row",
+    "plot_date_attention",
     "plot_encoder_attention",
+    "plot_head_grid",
     "plot_head_map",
+    "plot_one_head_per_format",
     "plot_reversal_attention",
     "plot_scaling_demo",
     "plot_score_memory",
+    "plot_share_vs_ablation",
     "plot_soft_lookup",
     "plot_softmax_demo",
+    "plot_span_share",
     "query_from_angle",
+    "run_date",
     "run_reversal",
     "scaling_curves",
     "scaling_demo",
