@@ -413,7 +413,7 @@ fixed = spread["max_weight_fixed_norm"]
 assert float(spread["max_weight_scaled"][0]) < 0.18 and float(fixed.max() - fixed.min()) < 0.02
 
 # %% [markdown]
-# With the query's length fixed, the largest weight is the same (0.22) at every $d_k$, from
+# With the query's length fixed, the largest weight is the same (about 0.22) at every $d_k$, from
 # 1 to 1024: the drift of the scaled curve was the fluctuating length of short random queries,
 # nothing else. The $\sqrt{d_k}$ fixes the *average* spread of the scores; it cannot fix one
 # query's length.
