@@ -33,11 +33,12 @@
 #    positions are set to −∞ **before** the softmax, so their weights are exactly 0 (claim
 #    S7, stated exactly);
 # 3. show why zeroing the weights **after** the softmax is wrong, and why renormalising
-#    afterwards only agrees by luck of algebra;
+#    afterwards agrees by an exact identity in mathematics yet breaks in floating point;
 # 4. **prove there is no leak**: a changed future token leaves earlier outputs exactly
 #    unchanged, and the gradient of output i with respect to input j > i is exactly 0;
-# 5. show that training on all positions at once (teacher forcing) computes the same
-#    numbers as generating step by step;
+# 5. state what teacher forcing shares with step-by-step generation (**same prefix ⇒ same
+#    logits**, up to rounding) and where they part (gold tokens vs the model's own:
+#    *exposure bias*);
 # 6. combine causal and padding masks, and avoid the silent bug caused by the **opposite
 #    mask meaning** of `torch.nn.MultiheadAttention`.
 
@@ -144,7 +145,7 @@ scores = q @ k.T / math.sqrt(d_k)  # (T_q, T_k) = (4, 4)
 masked_scores = scores.masked_fill(~causal, float("-inf"))  # blocked cells -> -inf
 weights = torch.softmax(masked_scores, dim=-1)  # (4, 4)
 print("weights:\n", weights)
-print("row sums:", weights.sum(-1))
+print("row sums:", weights.sum(-1).round(decimals=4))  # sums of 1 print as 1
 print(
     "weights at blocked cells are exactly 0:",
     bool((weights[~causal] == 0).all()),
@@ -205,7 +206,7 @@ print("softmax:\n", torch.softmax(scores_inf, dim=-1))
 
 # %%
 after = torch.softmax(scores, dim=-1) * causal  # zero the future AFTER the softmax: wrong
-print("row sums:", after.sum(-1))
+print("row sums:", after.sum(-1).round(decimals=4))
 print("max |output(after) - output(proper)| =", round((after @ v - weights @ v).abs().max().item(), 4))
 
 # %% [markdown]
@@ -233,9 +234,13 @@ print(
 
 # %% [markdown]
 # **Renormalising afterwards** (dividing each row by its new sum) gives back the right
-# numbers, but only by luck of algebra: the unwanted denominator cancels,
+# numbers. That is no luck: it is an exact identity, because the unwanted denominator $Z_i$
+# is a common factor of the row and cancels,
 #
 # $$\frac{e^{s_{ij}}/Z_i}{\sum_{j' \le i} e^{s_{ij'}}/Z_i} = \frac{e^{s_{ij}}}{\sum_{j'\le i} e^{s_{ij'}}}.$$
+#
+# In floating point the two sides are computed by different operations, so they agree up
+# to rounding, not bit for bit:
 
 # %%
 renormalised = after / after.sum(-1, keepdim=True)
@@ -246,10 +251,11 @@ print(
 )
 
 # %% [markdown]
-# In floating point the luck runs out as soon as a *future* score exceeds every allowed
-# score of its row by about 100: the softmax over the full row then rounds the past weights
-# e^{−gap}/Z to 0, the renormalisation divides 0 by 0, and the row becomes NaN. Masking
-# before the softmax never computes those numbers at all.
+# The identity needs the past weights $e^{s_{ij}}/Z_i$ to be representable. In float32
+# they are not once a *future* score exceeds every allowed score of its row by about 100:
+# the softmax over the full row then rounds the past weights e^{−gap}/Z to 0, the
+# renormalisation divides 0 by 0, and the row becomes NaN. Masking before the softmax never
+# computes those numbers at all.
 
 # %%
 scores_big = scores.clone()
@@ -259,15 +265,19 @@ print("renormalised row 0:", (after_big / after_big.sum(-1, keepdim=True))[0])
 print("masked-before row 0:", torch.softmax(scores_big.masked_fill(~causal, float("-inf")), dim=-1)[0])
 
 # %% [markdown]
-# How large must the gap be? One allowed score 0 against one future score g, in float32:
+# How large must the gap be? One allowed score 0 against one future score g, in float32
+# and in float16 (half precision, common on GPUs), whose range ends far sooner:
 
 # %%
-gaps = torch.arange(80.0, 110.0, 0.25)  # (G,) candidate gaps g
-past_weight = torch.softmax(torch.stack([torch.zeros_like(gaps), gaps], dim=-1), dim=-1)[:, 0]  # (G,)
-tiny = torch.finfo(torch.float32).smallest_normal
-print(f"past weight below the smallest normal float32 ({tiny:.2e}, precision lost) from g =",
-      gaps[past_weight < tiny].min().item())
-print("past weight exactly 0, so renormalising gives 0/0 = NaN, from g =", gaps[past_weight == 0].min().item())
+gaps = torch.arange(0.0, 110.0, 0.25)  # (G,) candidate gaps g
+for dtype in (torch.float32, torch.float16):
+    two_scores = torch.stack([torch.zeros_like(gaps), gaps], dim=-1).to(dtype)  # (G, 2): past 0, future g
+    past_weight = torch.softmax(two_scores, dim=-1)[:, 0]  # (G,) the weight of the allowed key
+    tiny = torch.finfo(dtype).smallest_normal
+    print(f"{dtype!s:14s} past weight below the smallest normal ({tiny:.2e}, precision lost) from g =",
+          gaps[past_weight < tiny].min().item())
+    print(f"{dtype!s:14s} past weight exactly 0, so renormalising gives 0/0 = NaN, from g =",
+          gaps[past_weight == 0].min().item())
 
 # %% [markdown]
 # ## 5. Proof that nothing leaks through a whole decoder
@@ -306,7 +316,10 @@ print("src", tuple(src.shape), " memory", tuple(memory.shape), " tgt", tuple(tgt
 
 # %% [markdown]
 # **Test 1: change a future token.** Replace "sat" at position 3 by "ran". Logits at
-# positions 0, 1, 2 must not move by a single bit.
+# positions 0, 1, 2 must not move by a single bit. Here "exactly" is a claim about floating
+# point, and it holds on every machine: both runs have the same length, so every matrix
+# product is computed the same way, and the changed token enters rows 0–2 only multiplied
+# by a weight that is exactly 0 (the weight of a −∞ score), which adds exactly nothing.
 
 # %%
 tgt_changed = tgt.clone()
@@ -374,11 +387,44 @@ plt.show()
 # %% [markdown]
 # With the mask the upper triangle is exactly 0: during training, the loss at position i
 # cannot push the model to use anything after position i. Without the mask, information
-# flows in both directions. The bright diagonal comes mostly from the residual path: every
-# sub-layer computes LayerNorm(x + sublayer(x)), so output i depends on input i directly,
-# not only through attention.
+# flows in both directions.
 #
-# ## 6. Teacher forcing computes what step-by-step generation computes
+# Why is the diagonal so bright? Every sub-layer computes LayerNorm(x + sublayer(x)): the
+# residual path hands input i straight to output i, and the cross-attention and
+# feed-forward sub-layers work on each position separately. Attention is the only path
+# *between* positions. To see how much of the diagonal the residual path makes, we run the
+# same two layers by hand with the self-attention sub-layers switched off
+# (x₁ = LayerNorm₁(x + 0 · SelfAttn(x))): only the position-wise paths remain.
+
+
+# %%
+def decoder_stack_by_hand(x: torch.Tensor, self_attention_on: bool) -> torch.Tensor:
+    """(T, D) -> (T, D): model.decoder written out; self_attention_on=False drops SelfAttn(x)."""
+    x = x[None]  # (1, T, D)
+    for layer in model.decoder.layers:
+        a, _ = layer.self_attn(x, x, x, mask=attn_lib.causal_mask(x.shape[1]))
+        x = layer.norm1(x + (a if self_attention_on else 0.0 * a))  # masked self-attention (or not)
+        a, _ = layer.cross_attn(x, memory, memory, mask=memory_mask)
+        x = layer.norm2(x + a)  # cross-attention: position-wise on the decoder side
+        x = layer.norm3(x + layer.ff(x))  # feed-forward: position-wise
+    return x[0]
+
+
+torch.testing.assert_close(decoder_stack_by_hand(x_dec, True), decoder_stack(x_dec, attn_lib.causal_mask(6)))
+jac_residual = torch.autograd.functional.jacobian(lambda x: decoder_stack_by_hand(x, False), x_dec)
+grad_norms_residual = jac_residual.pow(2).sum(dim=(1, 3)).sqrt()  # (T, T)
+print("by hand == model.decoder: True")
+print("diagonal ‖∂ output i / ∂ input i‖, full decoder:      ", [round(g, 1) for g in grad_norms.diagonal().tolist()])
+print("diagonal ‖∂ output i / ∂ input i‖, self-attention off:", [round(g, 1) for g in grad_norms_residual.diagonal().tolist()])
+print("largest off-diagonal entry, full decoder:", round(grad_norms.tril(-1).max().item(), 1),
+      "| self-attention off:", grad_norms_residual.tril(-1).max().item() + 0.0)
+
+# %% [markdown]
+# Without self-attention the diagonal keeps about the same size (between 5 and 7 against
+# between 4 and 7 with it), while every entry off the diagonal drops to exactly 0: the
+# diagonal is mostly the residual path; the entries below it are what attention adds.
+#
+# ## 6. Same prefix, same logits: teacher forcing and step-by-step generation
 #
 # Generation: start from `<bos>`, run the decoder on the prefix, take the most likely next
 # word, append it, repeat — each step a new forward pass on a longer prefix.
@@ -399,8 +445,8 @@ assert torch.equal(ys, attn_lib.greedy_decode(model, src, max_len=steps, bos_id=
 print("same tokens as attn_lib.greedy_decode: True")
 
 # %% [markdown]
-# Teacher forcing: feed the whole generated sequence (without its last token) **once**,
-# with the causal mask, and read all 6 predictions from that one pass.
+# Now feed the whole generated sequence (without its last token) **once**, with the causal
+# mask, and read all 6 predictions from that one pass.
 
 # %%
 with torch.no_grad():
@@ -411,11 +457,40 @@ print("one pass", tuple(forced.shape), "== six step-by-step passes", tuple(stepw
 print("max |difference| < 1e-5:", (forced - stepwise).abs().max().item() < 1e-5, "(float rounding only)")
 
 # %% [markdown]
-# This is why the causal mask makes training efficient: one forward pass yields the
-# prediction of every position, each computed from exactly the prefix generation would have
-# had. (`greedy_decode(..., use_cache=True)` speeds generation up by keeping the keys and
-# values of the past positions, `KVCache`, instead of recomputing the prefix (measured in
-# lesson 08); same tokens.)
+# What this shows is **same prefix ⇒ same logits**: with the causal mask, the logits at
+# position i depend only on the tokens 0..i, so one masked pass over a sequence gives what
+# i + 1 separate passes over its prefixes give. This is why the causal mask makes training
+# efficient: one forward pass yields the prediction of every position.
+#
+# It does **not** show that training sees what generation sees. In training, *teacher
+# forcing* feeds the **gold** target ("`<bos>` the cat sat on the"), not the model's own
+# words. Wherever the model's word differs from the gold one, the prefixes differ, and so
+# do all later logits. Compared on our untrained model:
+
+# %%
+with torch.no_grad():
+    gold_forced = model.decode(tgt, memory, memory_mask)  # (1, 6, V): teacher forcing on the gold target
+own, gold = ys[0, :-1], tgt[0]  # (6,) each: the model's own inputs and the gold inputs
+first_diff = int((own != gold).nonzero()[0, 0])  # the first position where the inputs differ
+gap = (gold_forced - stepwise).abs().amax(-1)[0]  # (T,): largest logit difference per position
+print("own inputs: ", " ".join(vocab[i] for i in own))
+print("gold inputs:", " ".join(vocab[i] for i in gold), "| first difference at position", first_diff)
+print(f"positions 0..{first_diff - 1} (same prefix): max |logit difference| < 1e-5:",
+      bool((gap[:first_diff] < 1e-5).all()))
+print(f"positions {first_diff}..5 (other prefix): max |logit difference| per position:",
+      [round(g, 1) for g in gap[first_diff:].tolist()])
+assert (gap[first_diff:] > 0.1).all()
+
+# %% [markdown]
+# The model is trained on prefixes made of gold words and then, at generation time, has to
+# continue prefixes made of its own words, mistakes included, which it never saw in
+# training. This mismatch is called **exposure bias**: one early mistake can put the model
+# on prefixes unlike anything it was trained on. (Remedies such as scheduled sampling feed
+# the model some of its own predictions during training; they are beyond this course.)
+#
+# A last check on the same loop: `greedy_decode(..., use_cache=True)` speeds generation up
+# by keeping the keys and values of the past positions, `KVCache`, instead of recomputing
+# the prefix (measured in lesson 08); same tokens.
 
 # %%
 assert torch.equal(
@@ -573,12 +648,14 @@ plt.show()
 # (the widget really runs the model on `tgt[:, :t+1]`): the rows that exist so far are
 # coloured, their future cells are grey (masked, weight exactly 0), and the rows and columns
 # of words not generated yet are hatched. Watch the rows: once a row has appeared it never
-# changes — the causal mask is what makes teacher forcing (section 6) legitimate. Switch
+# changes (up to rounding) — the causal mask is what makes one pass over a sequence equal to
+# step-by-step generation on it (section 6). Switch
 # the mask off to see what it prevents: every new token becomes a key that the earlier rows
 # can read, so they change at every step.
 #
-# The model is untrained (seeded), so the weights themselves mean nothing yet; trained maps
-# come in lesson 07. What the picture shows is the rule: which cells can be non-zero, when.
+# The model is untrained (seeded), so the weights themselves mean nothing yet; trained
+# decoder self-attention maps come in lesson 07 (section 5). What the picture shows is the
+# rule: which cells can be non-zero, when.
 
 # %%
 generated_input = ys[:, :-1]  # (1, 6): <bos> and the first 5 generated words, the decoder's inputs
@@ -591,14 +668,23 @@ plt.show()
 
 # %% [markdown]
 # The claim, measured over all steps: how much does any earlier row change when step t adds
-# a token, with and without the causal mask?
+# a token, with and without the causal mask? Unlike test 1 of section 5, the two runs now
+# have different lengths (t and t + 1 tokens), and a matrix product over a longer sequence
+# may group its sums differently: with the mask the earlier rows are equal **up to
+# rounding**, not bit for bit (on some CPUs they happen to be bit-identical, on others they
+# differ in the last bit). So we show a bound, and the contrast without the mask beside it:
 
 # %%
+largest_change = {}
 for causal_on in (True, False):
     maps_t = [generation_prefix_attention(model, src, generated_input, t, causal=causal_on)[0] for t in range(6)]
-    change_t = [(maps_t[t][:t, :t] - maps_t[t - 1][:t, :t]).abs().max().item() + 0.0 for t in range(1, 6)]
-    print(f"causal mask {'on ' if causal_on else 'off'}: largest change of an earlier row at steps 1..5:",
-          [round(c, 4) for c in change_t])
+    change_t = [(maps_t[t][:t, :t] - maps_t[t - 1][:t, :t]).abs().max().item() for t in range(1, 6)]
+    largest_change[causal_on] = max(change_t)
+    if causal_on:
+        print("causal mask on : largest change of an earlier row at steps 1..5 < 1e-6:", max(change_t) < 1e-6)
+    else:
+        print("causal mask off: largest change of an earlier row at steps 1..5:", [round(c, 2) for c in change_t])
+assert largest_change[True] < 1e-6 < 0.1 < largest_change[False]
 
 # %% tags=["nbval-ignore-output"]
 step_w = widgets.IntSlider(
@@ -674,13 +760,19 @@ check_masked_attention_weights(my_masked_attention_weights)
 #   **scores** of blocked cells are set to −∞ *before* the softmax, their weights are exactly
 #   0 and every row still sums to 1.
 # - Zeroing weights *after* the softmax is wrong: rows no longer sum to 1 and the future
-#   still leaks through the softmax denominator. Renormalising afterwards is equal only by
-#   algebra, and breaks (NaN) when a future score exceeds every allowed score of its row by
-#   more than about 100 (in float32, e^{−gap} then underflows to 0).
-# - **No leak, proven**: changing a future token changes earlier logits by exactly 0, and
-#   $\partial\,\text{output}_i/\partial\,\text{input}_j = 0$ exactly for j > i.
-# - **Teacher forcing = step-by-step generation**: one masked pass gives the same logits as T
-#   sequential passes.
+#   still leaks through the softmax denominator. Renormalising afterwards is an exact
+#   identity in mathematics (the denominator cancels) and equal up to rounding in floating
+#   point, until a future score exceeds every allowed score of its row by enough that the
+#   past weights underflow to 0: a gap of about 104 in float32, only 17.5 in float16. Then
+#   the row is NaN.
+# - **No leak, proven**: changing a future token (same length) changes earlier logits by
+#   exactly 0, and $\partial\,\text{output}_i/\partial\,\text{input}_j = 0$ exactly for j > i.
+#   The bright diagonal of that Jacobian is mostly the residual path. Recomputed from a longer
+#   prefix, an earlier row is equal up to rounding (below 1e-6; 0.59 without the mask).
+# - **Same prefix ⇒ same logits**: one masked pass over a sequence gives the logits of T
+#   step-by-step passes over its prefixes (up to rounding). Teacher forcing feeds *gold*
+#   prefixes, generation the model's own: where they differ, so do the logits (*exposure
+#   bias*).
 # - Padding and causality combine with `combine_masks` into `(B, 1, T, T)`.
 # - `torch.nn.MultiheadAttention` reads bool masks as True = **blocked**: convert with
 #   `to_torch_mha_mask`, or use a float bias from `to_additive_mask`.
@@ -707,7 +799,9 @@ check_masked_attention_weights(my_masked_attention_weights)
 #    scores through the softmax denominator, so the future still leaks.
 # 4. Only to the strictly later positions (the mask means "blocked" there); the last query
 #    may attend to nothing and its output is NaN. Convert with `to_torch_mha_mask`.
-# 5. With the causal mask, the output at position i depends only on inputs 0..i, exactly the
-#    prefix the model would have at generation step i; section 6 checked the logits agree.
+# 5. With the causal mask, the output at position i depends only on inputs 0..i, so one pass
+#    gives every position the logits it would get from its prefix alone (section 6 checked
+#    it). In training the prefix is the gold one; at generation time it is the model's own,
+#    which differs after a mistake: that is exposure bias, not a flaw of the mask.
 #
 # </details>

@@ -243,13 +243,16 @@ def test_generation_step_view_changes_with_the_step(generation):
     assert len(titles) == 5
 
 
-def test_prefix_attention_with_the_causal_mask_never_changes_an_earlier_row(generation):
+def test_prefix_attention_with_the_causal_mask_never_changes_an_earlier_row_beyond_rounding(generation):
+    # Recomputed from a longer prefix, a row goes through matrix products of another size, which
+    # may group their sums differently: equal up to rounding, not bit for bit (torch.equal holds
+    # on some CPUs and fails on others). A leak through the mask moves rows by ~0.1 (next test).
     model, src, ys = generation
     tgt = ys[:, :-1]
     for t in range(1, 5):
         before, _ = generation_prefix_attention(model, src, tgt, t - 1, layer=1, head=0)
         after, _ = generation_prefix_attention(model, src, tgt, t, layer=1, head=0)
-        assert torch.equal(after[:t, :t], before[:t, :t])
+        torch.testing.assert_close(after[:t, :t], before[:t, :t], rtol=0.0, atol=1e-6)
 
 
 def test_prefix_attention_without_the_causal_mask_changes_earlier_rows_as_tokens_are_added(generation):
