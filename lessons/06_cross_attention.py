@@ -33,7 +33,8 @@
 #    write down every shape when the target length T differs from the source length S
 #    (claim S9 of the seed);
 # 2. read a cross-attention map as an **alignment** between target and source words, and
-#    check it on a tiny "translation" whose alignment is known in advance;
+#    see the mechanism at work on a tiny "translation" whose W^K is set by hand to a
+#    dictionary;
 # 3. explain why rows sum to 1 **over the source** and why cross-attention needs **no causal
 #    mask**, while the decoder stays causal all the same;
 # 4. apply a **source padding mask** and prove that padded source positions change nothing;
@@ -58,7 +59,7 @@ from IPython.display import display
 from torch import nn
 
 import attn_lib
-from attn_lib.viz import plot_alignment
+from attn_lib.viz import plot_alignment, plot_dictionary
 from attn_lib.widgets import cross_attention_row, plot_cross_attention_row
 
 torch.manual_seed(0)
@@ -138,7 +139,7 @@ print("output length:", out_lib.shape[1], "= T, the decoder's length (S =", S, "
 # many target positions or by none.
 
 # %%
-print("row sums, sentence 0, (H, T):\n", weights[0].sum(-1))
+print("row sums, sentence 0, (H, T):\n", weights[0].sum(-1).round(decimals=4))  # sums of 1 print as 1
 print("column sums, sentence 0, head 0, (S,):", weights[0, 0].sum(0))
 
 # %% [markdown]
@@ -209,7 +210,9 @@ with torch.no_grad():
 print("weights", tuple(align.shape), "= (B, H, T, S); sentence 0:\n", align[0, 0])
 
 # %% [markdown]
-# Every row's largest weight should sit on the known translation. It does:
+# We built the dictionary into W^K, so every row's largest weight should sit on the known
+# translation: this checks the mechanism (scores → softmax → weights), it discovers
+# nothing. It does:
 
 # %%
 found = align[0, 0].argmax(-1)  # (T,): the most-read source position per target word
@@ -235,21 +238,31 @@ print("column sums, sentence 0 (S,):", column_sums)
 print(f"'habe' (column 1) is barely read: {column_sums[1]:.2f} in total")
 
 # %% [markdown]
-# The left panel is the dictionary W^K, the right one the weights it produces; dashed frames
-# mark the known alignment. The "gesehen" → "saw" cell lies far off the diagonal: attention
-# has no preference for nearby positions, it follows the content.
+# A column can also sum to **more** than 1: nothing normalises columns. Three target words
+# that all mean "dog" all read "Hund":
 
 # %%
-fig, (ax_dict, ax_map) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1, 1.15]})
+dogs = torch.tensor([[tgt_vocab.index(w) for w in ["dog", "dog", "the", "dog"]]])  # (1, T) = (1, 4)
+with torch.no_grad():
+    _, align_dogs = toy(F.one_hot(dogs, D_toy).float(), src_memory[:1], src_memory[:1])  # (1, 1, T, S)
+print("column sums for 'dog dog the dog' (S,):", align_dogs[0, 0].sum(0))
+print(f"'Hund' (column 3) is read {align_dogs[0, 0, :, 3].sum():.2f} times in total")
+assert align_dogs[0, 0, :, 3].sum() > 1
+
+# %% [markdown]
+# The left panel is the dictionary W^K, the right one the weights it produces; dashed frames
+# mark the known alignment. The "gesehen" → "saw" cell lies far off the diagonal.
+
+# %%
+fig, (ax_dict, ax_map) = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [1, 1.15]})
 rows, cols = list(range(2, 7)), list(range(7))  # English words I..dog, all source words
-ax_dict.imshow(dictionary[rows][:, cols].numpy(), cmap="Greys", vmin=0, vmax=1, aspect="auto")
-for i, j in dictionary[rows][:, cols].nonzero().tolist():
-    ax_dict.text(j, i, "1", ha="center", va="center", color="white")
-ax_dict.set_xticks(range(len(cols)), [src_vocab[j] for j in cols])
-ax_dict.set_yticks(range(len(rows)), [tgt_vocab[i] for i in rows])
-ax_dict.set_xlabel("source word (input of W^K)")
-ax_dict.set_ylabel("meaning (output of W^K)")
-ax_dict.set_title("W^K, the hand-set dictionary (white = 0)")
+plot_dictionary(
+    dictionary[rows][:, cols],
+    [tgt_vocab[i] for i in rows],
+    [src_vocab[j] for j in cols],
+    title="W^K, the hand-set dictionary (white = 0)",
+    ax=ax_dict,
+)
 plot_alignment(
     align[0, 0],
     source_sentences[0],
@@ -258,11 +271,30 @@ plot_alignment(
     title="weights softmax(QKᵀ/√d_k)\n(dashed frames: the known alignment)",
     ax=ax_map,
 )
-fig.suptitle("Cross-attention recovers the known alignment: each target word reads its translation")
+fig.suptitle("A dictionary set into W^K makes each target word's query match its translation's key")
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
+# Nothing in these scores depends on *where* a word stands: the toy has **no positional
+# encoding**, its vectors are the words alone. That is why "saw" reaches the far-away
+# "gesehen" as easily as a neighbour, and why shuffling the source only shuffles the
+# columns of the map:
+
+# %%
+perm = torch.tensor([4, 2, 0, 3, 1])  # a new order of the 5 source words
+with torch.no_grad():
+    _, align_shuffled = toy(tgt_features[:1], src_memory[:1, perm], src_memory[:1, perm])  # (1, 1, T, S)
+torch.testing.assert_close(align_shuffled[0, 0], align[0, 0][:, perm])
+print("shuffled source:", [source_sentences[0][j] for j in perm.tolist()])
+print("weights of the shuffled source == the old weights with their columns shuffled: True")
+
+# %% [markdown]
+# So "no preference for nearby positions" is a property of this toy, not of attention. In a
+# real Transformer the positional encoding is added to every token vector (lesson 04), the
+# queries and keys carry position, and a trained model can learn to prefer positions: lesson
+# 07's model reads source position L − 1 − i for output i, by position alone.
+#
 # In a trained Transformer nobody sets W^Q and W^K by hand: they are learned, and in a real
 # decoder the query at position i is computed from the words *before* it and asks for what to
 # write next. Lesson 07 trains a model and finds a clean alignment in its cross-attention.
@@ -279,8 +311,8 @@ plt.show()
 #
 # A causal mask here would be a bug, not a precaution. `causal_mask(T, S)` would keep target
 # i from the source words after i + 1: with S > T, `attn_lib` aligns the diagonal
-# **bottom-right** (the last query sees every key, as when the queries are the newest
-# positions behind a KV cache, lesson 08). Either way "saw" could no longer reach "gesehen":
+# **bottom-right** (the last query sees every key; why, in a moment). Either way "saw" could
+# no longer reach "gesehen":
 
 # %%
 wrong_mask = attn_lib.causal_mask(T, S)  # (T, S) = (4, 5): a mistake in cross-attention
@@ -304,6 +336,28 @@ torch.testing.assert_close(
 )
 print("is_causal=True == attn_mask=top_left:\n", top_left.int())
 print("the same as attn_lib.causal_mask(T, S):", torch.equal(top_left, wrong_mask))
+
+# %% [markdown]
+# Why does `attn_lib` align bottom-right? Because of the one place where a causal mask with
+# T_q < T_k is right: decoder **self**-attention behind a **KV cache**. There the queries are
+# only the newest positions, while the keys are all positions so far; the last query is the
+# last position and may see every key. `causal_mask(T_new, T_all)` is then exactly the last
+# T_new rows of the full `causal_mask(T_all)`, and attention over the new queries alone gives
+# the last rows of full causal attention. (This is the mask `attn_lib.Transformer` gives the
+# new tokens when it decodes with a cache, `greedy_decode(..., use_cache=True)`; lesson 08
+# measures what the cache saves.)
+
+# %%
+T_new, T_all = 2, 5  # 2 new queries behind a cache of 3 earlier positions: 5 keys
+x_all = torch.randn(1, T_all, D_toy, generator=gen)  # (1, T_all, D): one sequence, self-attention
+full_out, _ = attn_lib.scaled_dot_product_attention(x_all, x_all, x_all, mask=attn_lib.causal_mask(T_all))
+new_out, _ = attn_lib.scaled_dot_product_attention(
+    x_all[:, -T_new:], x_all, x_all, mask=attn_lib.causal_mask(T_new, T_all)
+)  # queries: the 2 newest positions only, (1, 2, D)
+torch.testing.assert_close(new_out, full_out[:, -T_new:])
+print("causal_mask(2, 5):\n", attn_lib.causal_mask(T_new, T_all).int())
+print("== the last 2 rows of causal_mask(5):", torch.equal(attn_lib.causal_mask(T_new, T_all), attn_lib.causal_mask(T_all)[-T_new:]))
+print("attention of the 2 newest queries == the last 2 rows of full causal attention (up to rounding)")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
@@ -363,7 +417,7 @@ with torch.no_grad():
     read_masked, align_masked = toy(tgt_features, memory_padded, memory_padded, mask=src_mask)
 print("weights on the padded column:", align_masked[1, 0, :, 4])
 print("exactly 0:", bool((align_masked[1, 0, :, 4] == 0).all()))
-print("row sums, sentence 1:", align_masked[1, 0].sum(-1))
+print("row sums, sentence 1:", align_masked[1, 0].sum(-1).round(decimals=4))
 
 # %% [markdown]
 # With the mask, sentence 1 gets exactly what it would get **without any padding**, computed
@@ -436,7 +490,16 @@ plt.show()
 torch.manual_seed(0)
 d_ff = 64
 src_embed, tgt_embed = nn.Embedding(len(src_vocab), D), nn.Embedding(len(tgt_vocab), D)
+for embed in (src_embed, tgt_embed):  # as attn_lib.Transformer starts them (lesson 07 says why)
+    nn.init.normal_(embed.weight, mean=0.0, std=D**-0.5)
 pos = attn_lib.PositionalEncoding(D, max_len=16)
+
+
+def embed_tokens(embed: nn.Embedding, tokens: torch.Tensor) -> torch.Tensor:
+    """(B, T) ids -> (B, T, D): embedding × √d_model + positional encoding, as attn_lib.Transformer."""
+    return pos(embed(tokens) * math.sqrt(D))
+
+
 encoder = attn_lib.Encoder(1, D, H, d_ff).eval()
 layer = attn_lib.DecoderLayer(D, H, d_ff).eval()
 
@@ -446,8 +509,8 @@ self_mask = attn_lib.combine_masks(
     attn_lib.causal_mask(T), attn_lib.padding_mask(tgt_in, PAD)
 )  # (B, 1, T, T)
 with torch.no_grad():
-    memory, _ = encoder(pos(src_embed(src)), src_mask)  # (B, S, D): the encoder output
-    y = pos(tgt_embed(tgt_in))  # (B, T, D): embedding + positional encoding
+    memory, _ = encoder(embed_tokens(src_embed, src), src_mask)  # (B, S, D): the encoder output
+    y = embed_tokens(tgt_embed, tgt_in)  # (B, T, D): embedding × √D + positional encoding
 print("decoder input:", decoder_inputs[0], "| y", tuple(y.shape), "| memory", tuple(memory.shape))
 print("self_mask", tuple(self_mask.shape), "| src_mask", tuple(src_mask.shape))
 
@@ -539,7 +602,7 @@ tgt_changed = tgt_in.clone()
 tgt_changed[:, 3] = tgt_vocab.index("dog")
 with torch.no_grad():
     # need_weights=True as for out_layer: the same kernel, so equal inputs give equal bits
-    out_changed, _, _ = layer(pos(tgt_embed(tgt_changed)), memory, self_mask, src_mask, need_weights=True)
+    out_changed, _, _ = layer(embed_tokens(tgt_embed, tgt_changed), memory, self_mask, src_mask, need_weights=True)
 change = (out_changed - out_layer).abs().amax(-1)  # (B, T)
 print("max |change| per target position, sentence 0:", change[0])
 assert bool((change[:, :3] == 0).all())
@@ -568,6 +631,26 @@ try:
     layer.cross_attn(memory, x1, x1, mask=src_mask)
 except ValueError as err:
     print("ValueError:", err)
+
+# %% [markdown]
+# With T = S nothing stops the swap, and the future leaks. Take the first T = 4 source
+# positions as a stand-in memory of length S = 4 and change only the decoder state x₁ at the
+# **last** target position. Swapped, the output row 0 reads every decoder state, the changed
+# one included; the right way round, row i reads the decoder only through its own query, and
+# rows 0–2 do not move at all (their weights and values are untouched, so exactly 0):
+
+# %%
+memory_4 = memory[:, :T]  # (B, S, D) with S = T = 4: the shapes of a swap now match
+x1_changed = x1.clone()
+x1_changed[:, -1] = torch.randn(D)  # another decoder state at the last target position
+with torch.no_grad():
+    swap_before, _ = layer.cross_attn(memory_4, x1, x1)  # WRONG: (B, T, D), no error
+    swap_after, _ = layer.cross_attn(memory_4, x1_changed, x1_changed)
+    right_before, _ = layer.cross_attn(x1, memory_4, memory_4)  # right: queries from the decoder
+    right_after, _ = layer.cross_attn(x1_changed, memory_4, memory_4)
+print("swapped, |change| of rows 0-2:", round((swap_after - swap_before)[:, :3].abs().max().item(), 2))
+print("right,   |change| of rows 0-2:", (right_after - right_before)[:, :3].abs().max().item() + 0.0)
+assert (swap_after - swap_before)[:, :3].abs().max() > 0.01 and ((right_after - right_before)[:, :3] == 0).all()
 
 # %% [markdown]
 # ## 6. The same numbers as PyTorch
@@ -740,9 +823,10 @@ check_padding_mask(my_padding_mask)
 #   `(B, H, T, Dh)`, keys and values `(B, H, S, Dh)`, weights `(B, H, T, S)`, output
 #   `(B, T, D)`: **the output has the decoder's length**; the source length is summed away.
 # - Each row of the weights sums to 1 **over the source**; columns need not (a source word may be
-#   read by many target words or by none). A cross-attention map reads as an **alignment**; on a
-#   hand-built translation the argmax of every row was exactly the known translation, even where
-#   the word order differs ("saw" ← "gesehen").
+#   read by many target words or by none; a column may sum to more than 1). A cross-attention
+#   map reads as an **alignment**; with a dictionary set by hand into W^K, the argmax of every
+#   row was the known translation, even where the word order differs ("saw" ← "gesehen"):
+#   the toy has no positional encoding, so position plays no part in its scores.
 # - **No causal mask**: the source is fully known before decoding starts, so every target
 #   position may read every source position. A causal mask there breaks the alignment. The
 #   decoder stays causal through its masked self-attention (a changed later input left earlier
@@ -753,7 +837,10 @@ check_padding_mask(my_padding_mask)
 # - **`DecoderLayer`** = masked self-attention → cross-attention → feed-forward, each as
 #   LayerNorm(x + sublayer(x)) (post-norm); with `need_weights=True` it returns self weights
 #   `(B, H, T, T)` and cross weights `(B, H, T, S)`. It matches `torch.nn.TransformerDecoderLayer`.
-# - **Swapping the sides** (queries from the encoder) gives an output of length S instead of T.
+# - **Swapping the sides** (queries from the encoder) gives an output of length S instead of T;
+#   when T = S it passes silently and lets the future leak.
+# - A causal mask with T_q < T_k belongs behind a **KV cache**: `causal_mask(T_new, T_all)` is the
+#   last T_new rows of `causal_mask(T_all)` (bottom-right), never into cross-attention.
 #
 # ## Check yourself
 #
@@ -778,13 +865,15 @@ check_padding_mask(my_padding_mask)
 #    into position i.
 # 3. No. A column sum says how much all target words together read that source word; a tiny sum
 #    means no target word needs it (here the auxiliary "habe", whose meaning is carried by
-#    "saw"). A column can also sum to more than 1.
+#    "saw"). A column can also sum to more than 1 ("dog dog the dog" read "Hund" about 2.8
+#    times in section 2).
 # 4. The source padding mask `padding_mask(src, PAD)`, `(B, 1, 1, S)`, broadcast over heads and
 #    target positions. Padded target positions still get outputs, but the loss ignores them, so
 #    they need no mask in cross-attention.
 # 5. The queries come from the encoder: each output row belongs to a *source* position and reads
 #    the *decoder* states. The shapes match only because T = S; the decoder's residual then adds
 #    source-indexed vectors to target positions, the source padding mask filters the wrong axis,
-#    and target position i can see decoder states after i: the future leaks.
+#    and target position i can see decoder states after i: the future leaks (section 5 changed
+#    the last decoder state and watched rows 0–2 of the swapped output move).
 #
 # </details>

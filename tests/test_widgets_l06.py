@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 import attn_lib
-from attn_lib.viz import plot_alignment
+from attn_lib.viz import plot_alignment, plot_dictionary
 from attn_lib.widgets import cross_attention_row, plot_cross_attention_row
 
 PAD = 0
@@ -287,3 +287,15 @@ def test_plot_alignment_rejects_labels_of_the_wrong_length():
 def test_plot_alignment_rejects_a_float_mask():
     with pytest.raises(TypeError, match="bool"):
         plot_alignment(torch.full((2, 3), 1 / 3), ["a", "b", "c"], ["x", "y"], mask=torch.ones(3))
+
+
+def test_dictionary_plot_marks_the_ones_and_names_both_axes():
+    ax = plot_dictionary(torch.tensor([[1.0, 0.0], [0.0, 1.0]]), ["I", "saw"], ["ich", "gesehen"])
+    assert [t.get_text() for t in ax.texts] == ["1", "1"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["ich", "gesehen"]
+    assert ax.get_ylabel() == "meaning (output of W^K)"
+    plt.close(ax.figure)
+    with pytest.raises(
+        ValueError, match="matrix must be \\(len\\(row_labels\\), len\\(col_labels\\)\\) = \\(1, 2\\)"
+    ):
+        plot_dictionary(torch.eye(2), ["I"], ["ich", "gesehen"])
