@@ -1,4 +1,5 @@
-"""Lesson 07 (a tiny Transformer): ``teacher_forcing_pair`` and ``greedy_next_token``.
+"""Lesson 07 (a tiny Transformer): ``teacher_forcing_pair``, ``greedy_next_token`` and
+``anti_diagonal_hit_rate``.
 
 For each exercise: the reference solution (``show_solution`` shows it), what a result is compared
 with, the inputs the checker tries, the mistakes it names, and its :class:`~.core.Exercise`
@@ -143,5 +144,113 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
         _greedy_cases,
         (Out("next_token", "long", "(B,)"),),
         _GREEDY_MISTAKES,
+    ),
+)
+
+
+# ------------------------------------------------------------------ the anti-diagonal statistic
+
+
+def _solution_anti_diagonal_hit_rate(weights: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    T = weights.shape[1]  # weights: (B, T, S), one cross-attention map per string
+    i = torch.arange(T)  # (T,) output positions
+    mirror = lengths[:, None] - 1 - i  # (B, T): the source position that holds output i's digit
+    produces_digit = i < lengths[:, None]  # (B, T): not EOS, not padding
+    top = weights.argmax(dim=-1)  # (B, T): the most-attended source position
+    return (top == mirror)[produces_digit].float().mean()  # a float scalar
+
+
+def _expected_anti_diagonal_hit_rate(weights: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    from ..widgets.lesson07 import anti_diagonal_hit_rate
+
+    return anti_diagonal_hit_rate(weights, lengths)
+
+
+def _reversal_maps(g: torch.Generator, lengths: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-attention-like maps (B, T = S + 1, S) over padded sources: most rows peak at L-1-i,
+    some one step to the right, the rest anywhere; padded columns get weight 0."""
+    L = torch.tensor(lengths)  # (B,)
+    B, S = len(lengths), max(lengths)
+    T = S + 1  # the digits and the EOS
+    scores = _randn(g, B, T, S)  # (B, T, S)
+    i, j = torch.arange(T)[:, None], torch.arange(S)  # (T, 1), (S,)
+    mirror = L[:, None, None] - 1 - i  # (B, T, 1)
+    kind = torch.rand(B, T, 1, generator=g)  # which rows peak where
+    scores = (
+        scores
+        + 6.0 * ((j == mirror) & (kind < 0.6))
+        + 6.0 * ((j == mirror + 1) & (kind >= 0.6) & (kind < 0.8))
+    )
+    scores = scores.masked_fill(j >= L[:, None, None], float("-inf"))  # padded source positions
+    return torch.softmax(scores, dim=-1), L
+
+
+def _anti_diagonal_cases() -> list[Case]:
+    g = _gen(703)
+    return [
+        Case(
+            "4 strings of lengths 8, 12, 10, 9: weights (4, 13, 12), lengths (4,)",
+            _reversal_maps(g, [8, 12, 10, 9]),
+        ),
+        Case("2 strings of lengths 3 and 6: weights (2, 7, 6)", _reversal_maps(g, [3, 6])),
+        Case("one string of length 5, no padding: weights (1, 6, 5)", _reversal_maps(g, [5])),
+        Case("6 strings of lengths 4 .. 9", _reversal_maps(g, [4, 9, 6, 5, 8, 7])),
+    ]
+
+
+def _hits(weights: torch.Tensor, target: torch.Tensor, counted: torch.Tensor) -> torch.Tensor:
+    return (weights.argmax(dim=-1) == target)[counted].float().mean()
+
+
+def _positions(weights: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    i = torch.arange(weights.shape[1])
+    return lengths[:, None] - 1 - i, i < lengths[:, None]  # mirror (B, T), produces_digit (B, T)
+
+
+_ANTI_DIAGONAL_MISTAKES = (
+    Mistake(
+        "counted the EOS and padding positions too",
+        "only positions i < L produce a digit; at i >= L there is no L-1-i to read. Keep them out: "
+        "`hits[i < lengths[:, None]].float().mean()`.",
+        lambda w, L: (w.argmax(-1) == _positions(w, L)[0]).float().mean(),
+    ),
+    Mistake(
+        "off by one: L - i instead of L - 1 - i",
+        "positions count from 0: the first output (i = 0) reads the last source digit, position L - 1.",
+        lambda w, L: _hits(w, _positions(w, L)[0] + 1, _positions(w, L)[1]),
+    ),
+    Mistake(
+        "one length for the whole batch (the padded width S) instead of each string's own L",
+        "a shorter string is padded at the end, so its mirror is its own L - 1 - i: use `lengths[:, None]`.",
+        lambda w, L: _hits(
+            w, w.shape[-1] - 1 - torch.arange(w.shape[1]).expand(w.shape[0], -1), _positions(w, L)[1]
+        ),
+    ),
+    Mistake(
+        "the mean weight on L - 1 - i instead of how often it is the most-attended position",
+        "the hit rate asks whether the argmax over the source positions (`dim=-1`) equals L - 1 - i.",
+        lambda w, L: w.gather(-1, _positions(w, L)[0].clamp(min=0)[..., None])[..., 0][
+            _positions(w, L)[1]
+        ].mean(),
+    ),
+    Mistake(
+        "counted a miss by one position as a hit",
+        "a hit is the argmax exactly at L - 1 - i; within one position is a weaker statistic.",
+        lambda w, L: ((w.argmax(-1) - _positions(w, L)[0]).abs() <= 1)[_positions(w, L)[1]].float().mean(),
+    ),
+)
+
+LESSON_EXERCISES = (
+    *LESSON_EXERCISES,
+    Exercise(
+        "anti_diagonal_hit_rate",
+        "07",
+        "the fraction of digit-producing output positions (i < L) whose most-attended source position is "
+        "L - 1 - i, from cross-attention weights (B, T, S) and lengths (B,); a float scalar.",
+        _solution_anti_diagonal_hit_rate,
+        _expected_anti_diagonal_hit_rate,
+        _anti_diagonal_cases,
+        (Out("hit_rate", "float", "()"),),
+        _ANTI_DIAGONAL_MISTAKES,
     ),
 )

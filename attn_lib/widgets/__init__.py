@@ -14,20 +14,19 @@ from .lesson03 import HEAD_MAP_D_MODEL, HEAD_MAP_TOKENS, head_map, plot_head_map
 from .lesson04 import encoder_attention_row, plot_encoder_attention
 from .lesson05 import generation_prefix_attention, generation_step_view
 from .lesson06 import TIE_TOLERANCE, cross_attention_row, plot_cross_attention_row
-from .lesson07 import REVERSAL_MIN_HEIGHT, plot_reversal_attention, run_reversal
-from .lesson08 import format_bytes, plot_score_memory, score_memory
-from .lesson09 import (
-    DATE_MAX_CHARS,
-    plot_date_attention,
-    plot_head_grid,
-    plot_one_head_per_format,
-    plot_share_vs_ablation,
-    plot_span_share,
-    run_date,
+from .lesson07 import (
+    REVERSAL_MIN_HEIGHT,
+    alignment_stats,
+    anti_diagonal_hit_rate,
+    mirror_positions,
+    plot_reversal_attention,
+    position_labels,
+    probe_neighbour_digits,
+    run_reversal,
 )
+from .lesson08 import format_bytes, plot_score_memory, score_memory
 
 __all__ = [
-    "DATE_MAX_CHARS",
     "HEAD_MAP_D_MODEL",
     "HEAD_MAP_TOKENS",
     "LOOKUP_COLOURS",
@@ -35,6 +34,8 @@ __all__ = [
     "SCALING_DK_CHOICES",
     "SOFTMAX_DEMO_OTHER_SCORES",
     "TIE_TOLERANCE",
+    "alignment_stats",
+    "anti_diagonal_hit_rate",
     "cross_attention_row",
     "encoder_attention_row",
     "format_bytes",
@@ -42,21 +43,18 @@ __all__ = [
     "generation_step_view",
     "head_map",
     "lookup_state",
+    "mirror_positions",
     "plot_cross_attention_row",
-    "plot_date_attention",
     "plot_encoder_attention",
-    "plot_head_grid",
     "plot_head_map",
-    "plot_one_head_per_format",
     "plot_reversal_attention",
     "plot_scaling_demo",
     "plot_score_memory",
-    "plot_share_vs_ablation",
     "plot_soft_lookup",
     "plot_softmax_demo",
-    "plot_span_share",
+    "position_labels",
+    "probe_neighbour_digits",
     "query_from_angle",
-    "run_date",
     "run_reversal",
     "scaling_curves",
     "scaling_demo",
