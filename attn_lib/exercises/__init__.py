@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07
+from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson09
 from .core import INPLACE_MISTAKE, Exercise, Mistake
 from .core import Case as Case  # Case and Out: not in __all__, importable from here as before
 from .core import Out as Out
@@ -48,10 +48,13 @@ __all__ = [
     "Exercise",
     "Mistake",
     "Solution",
+    "check_answer_span_share",
     "check_anti_diagonal_hit_rate",
+    "check_argmax_alignment",
     "check_attention_weights",
     "check_causal_mask",
     "check_cross_attention",
+    "check_date_span_mask",
     "check_greedy_next_token",
     "check_masked_attention_weights",
     "check_merge_heads",
@@ -73,7 +76,7 @@ __all__ = [
 
 EXERCISES: dict[str, Exercise] = {
     ex.name: ex
-    for lesson in (lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07)
+    for lesson in (lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson09)
     for ex in lesson.LESSON_EXERCISES
 }
 
@@ -194,3 +197,18 @@ def check_greedy_next_token(fn: Callable[..., Any]) -> CheckResult:
 def check_anti_diagonal_hit_rate(fn: Callable[..., Any]) -> CheckResult:
     """Lesson 07. Check ``my_anti_diagonal_hit_rate(weights, lengths)``: how often argmax == L-1-i."""
     return EXERCISES["anti_diagonal_hit_rate"].check(fn)
+
+
+def check_answer_span_share(fn: Callable[..., Any]) -> CheckResult:
+    """Lesson 09. Check ``my_answer_span_share(weights, span)``: each row's weight on its span, (T,)."""
+    return EXERCISES["answer_span_share"].check(fn)
+
+
+def check_argmax_alignment(fn: Callable[..., Any]) -> CheckResult:
+    """Lesson 09. Check ``my_argmax_alignment(weights)``: the most-attended source position per row."""
+    return EXERCISES["argmax_alignment"].check(fn)
+
+
+def check_date_span_mask(fn: Callable[..., Any]) -> CheckResult:
+    """Lesson 09. Check ``my_date_span_mask(spans, S)``: bool (10, S), the answer span of YYYY-MM-DD."""
+    return EXERCISES["date_span_mask"].check(fn)

@@ -25,8 +25,18 @@ from .lesson07 import (
     run_reversal,
 )
 from .lesson08 import format_bytes, plot_score_memory, score_memory
+from .lesson09 import (
+    DATE_MAX_CHARS,
+    plot_date_attention,
+    plot_head_grid,
+    plot_one_head_per_format,
+    plot_share_vs_ablation,
+    plot_span_share,
+    run_date,
+)
 
 __all__ = [
+    "DATE_MAX_CHARS",
     "HEAD_MAP_D_MODEL",
     "HEAD_MAP_TOKENS",
     "LOOKUP_COLOURS",
@@ -45,16 +55,22 @@ __all__ = [
     "lookup_state",
     "mirror_positions",
     "plot_cross_attention_row",
+    "plot_date_attention",
     "plot_encoder_attention",
+    "plot_head_grid",
     "plot_head_map",
+    "plot_one_head_per_format",
     "plot_reversal_attention",
     "plot_scaling_demo",
     "plot_score_memory",
+    "plot_share_vs_ablation",
     "plot_soft_lookup",
     "plot_softmax_demo",
+    "plot_span_share",
     "position_labels",
     "probe_neighbour_digits",
     "query_from_angle",
+    "run_date",
     "run_reversal",
     "scaling_curves",
     "scaling_demo",
