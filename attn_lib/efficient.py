@@ -1,15 +1,23 @@
-"""Attention without the T_q x T_k matrix: online softmax over key/value chunks, and
-tools to measure what attention costs.
+"""Attention without the T_q x T_k matrix: online softmax over key/value chunks, tiled
+attention over query blocks x key blocks with a recomputing backward pass, and tools to
+measure what attention costs.
 
-Letters: ``T_q``/``T_k`` query/key lengths, ``C`` chunk size, ``d_k``/``d_v`` widths,
-``...`` leading batch dimensions such as ``(B, H)``.
+Letters: ``T_q``/``T_k`` query/key lengths, ``C`` chunk size, ``B_q``/``B_k`` query/key block
+sizes, ``d_k``/``d_v`` widths, ``...`` leading batch dimensions such as ``(B, H)``.
 
 The idea behind FlashAttention: softmax(s) v = sum_j exp(s_j - m) v_j / sum_j exp(s_j - m)
 for *any* constant m. Walking over the keys chunk by chunk we keep, per query, a running
 maximum ``m``, a running denominator ``l`` and a running numerator ``acc``; when a new
 chunk raises the maximum from m to m', the old sums are rescaled by exp(m - m'). At the end
-``acc / l`` is the exact attention output, yet only a ``(T_q, C)`` block of scores ever
-exists at once.
+``acc / l`` is the exact attention output, yet only a block of scores ever exists at once.
+
+``chunked_attention`` walks over the keys only, for all queries at once: every step reads
+all of Q and rescales the whole ``(T_q, d_v)`` accumulator, O(T_q * d) bytes moved for
+O(T_q * C * d) arithmetic, which is slow when C is small. ``tiled_attention`` also splits
+the queries into blocks (as FlashAttention does): a ``(B_q, d)`` query block and its
+accumulator stay small (in the CPU cache) while the key blocks stream past. It returns the
+log-sum-exp of every row, ``lse = m + log(l)``, which is all its backward pass keeps besides
+Q, K, V and the output: the weights are recomputed block by block as exp(s - lse).
 """
 
 from __future__ import annotations
@@ -22,8 +30,9 @@ import time
 from collections.abc import Callable, Iterator
 
 import torch
+from torch.autograd.function import once_differentiable
 
-from .attention import _check_tensor, broadcast_batch, check_mask
+from .attention import check_mask
 
 __all__ = [
     "chunked_attention",
@@ -31,7 +40,81 @@ __all__ = [
     "measure_time",
     "online_softmax_steps",
     "operators_called",
+    "tiled_attention",
 ]
+
+_HALF = (torch.float16, torch.bfloat16)
+
+
+def _check_inputs(
+    query: object, key: object, value: object, mask: object, scale: object
+) -> tuple[torch.Size, float, torch.dtype]:
+    """Validate query/key/value/mask/scale; return the batch shape, the scale and the dtype
+    the scores and softmax are computed in (float32 for half-precision inputs)."""
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+        if t.dim() < 2:
+            raise ValueError(
+                f"{name} must have at least 2 dimensions (..., T, d), got shape {tuple(t.shape)}"
+            )
+        if not t.is_floating_point():
+            raise TypeError(
+                f"{name} has dtype {t.dtype}; attention needs floating point "
+                "(float16, bfloat16, float32 or float64): pass .float()"
+            )
+    assert (
+        isinstance(query, torch.Tensor) and isinstance(key, torch.Tensor) and isinstance(value, torch.Tensor)
+    )
+    if not (query.dtype == key.dtype == value.dtype):
+        raise TypeError(
+            f"query, key and value must have the same dtype, got {query.dtype}, {key.dtype} and {value.dtype}"
+        )
+    if not (query.device == key.device == value.device):
+        raise ValueError(
+            f"query, key and value must be on the same device, got {query.device}, {key.device} "
+            f"and {value.device}"
+        )
+    if key.shape[-1] != query.shape[-1]:
+        raise ValueError(
+            f"query has last dimension {query.shape[-1]} but key has {key.shape[-1]}; they must match (d_k)"
+        )
+    if value.shape[-2] != key.shape[-2]:
+        raise ValueError(f"key has length {key.shape[-2]} but value has {value.shape[-2]}; they must match")
+    try:
+        batch = torch.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
+    except RuntimeError as err:
+        raise ValueError(
+            f"the leading (batch) dimensions of query {tuple(query.shape)}, key "
+            f"{tuple(key.shape)} and value {tuple(value.shape)} do not broadcast"
+        ) from err
+    if mask is not None:
+        check_mask(mask, (*batch, query.shape[-2], key.shape[-2]))
+        if mask.device != query.device:  # type: ignore[union-attr]
+            raise ValueError(
+                f"mask is on {mask.device} but query on {query.device}; move it with mask.to(query.device)"
+            )  # type: ignore[union-attr]
+    if scale is None:
+        if query.shape[-1] == 0:
+            raise ValueError(
+                "query has last dimension 0 (d_k = 0): the default scale 1/sqrt(d_k) is undefined"
+            )
+        scale = 1.0 / math.sqrt(query.shape[-1])
+    elif isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale):
+        raise ValueError(f"scale must be a finite number or None (1/sqrt(d_k)), got {scale!r}")
+    compute = torch.float32 if query.dtype in _HALF else query.dtype
+    return batch, float(scale), compute
+
+
+def _check_block(name: str, size: object) -> int:
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        raise ValueError(f"{name} must be a positive int, got {size!r}")
+    return size
+
+
+def _full_mask(mask: torch.Tensor | None, T_q: int, T_k: int) -> torch.Tensor | None:
+    """A view of ``mask`` whose last two axes are really T_q and T_k, so blocks can be sliced."""
+    return None if mask is None else mask.expand(*mask.shape[:-2], T_q, T_k)
 
 
 def chunked_attention(
@@ -44,8 +127,13 @@ def chunked_attention(
 ) -> torch.Tensor:
     """Exact softmax(Q Kᵀ · scale) V computed over key/value chunks (online softmax).
 
+    Only the keys are chunked: every step works on all T_q queries at once (see the module
+    docstring, and ``tiled_attention`` for query blocks too).
+
     Args:
-        query: ``(..., T_q, d_k)``; key: ``(..., T_k, d_k)``; value: ``(..., T_k, d_v)``.
+        query: ``(..., T_q, d_k)``; key: ``(..., T_k, d_k)``; value: ``(..., T_k, d_v)``;
+            floating point, one dtype. Half precision (float16, bfloat16) is computed in
+            float32 and returned in the input dtype, as PyTorch does.
         mask: bool, True = may attend, broadcastable to ``(..., T_q, T_k)``.
         chunk_size: keys processed at once (C); memory for scores is ``(..., T_q, C)``.
         scale: multiplies the scores; ``None`` means ``1 / sqrt(d_k)``.
@@ -54,36 +142,25 @@ def chunked_attention(
         ``(..., T_q, d_v)``, equal to ``scaled_dot_product_attention(...)[0]`` up to float
         rounding; a query whose keys are all masked gets zeros, as there.
     """
-    _check_tensor("query", query)
-    _check_tensor("key", key)
-    _check_tensor("value", value)
-    if key.shape[-1] != query.shape[-1]:
-        raise ValueError(
-            f"query has last dimension {query.shape[-1]} but key has {key.shape[-1]}; they must match (d_k)"
-        )
-    if value.shape[-2] != key.shape[-2]:
-        raise ValueError(f"key has length {key.shape[-2]} but value has {value.shape[-2]}; they must match")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0:
-        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    batch, scale, compute = _check_inputs(query, key, value, mask, scale)
+    _check_block("chunk_size", chunk_size)
     T_q, T_k = query.shape[-2], key.shape[-2]
-    batch = broadcast_batch(query, key, value)  # the leading dimensions, e.g. (B, H)
-    if mask is not None:
-        check_mask(mask, (*batch, T_q, T_k))
-        mask = mask.expand(*mask.shape[:-1], T_k)  # a size-1 key axis becomes slicable
-    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    mask = _full_mask(mask, T_q, T_k)
+    dtype, device = query.dtype, query.device
 
     out_shape = (*batch, T_q, value.shape[-1])
-    m = torch.full((*batch, T_q, 1), float("-inf"), dtype=query.dtype, device=query.device)  # running max
-    denom = torch.zeros((*batch, T_q, 1), dtype=query.dtype, device=query.device)  # running sum of exp
-    acc = torch.zeros(out_shape, dtype=query.dtype, device=query.device)  # running sum of exp * v
-    q = query * scale  # fold the scale into the queries once
+    m = torch.full((*batch, T_q, 1), float("-inf"), dtype=compute, device=device)  # running max
+    denom = torch.zeros((*batch, T_q, 1), dtype=compute, device=device)  # running sum of exp
+    acc = torch.zeros(out_shape, dtype=compute, device=device)  # running sum of exp * v
+    q = query.to(compute) * scale  # fold the scale into the queries once
     # Without autograd, update the running sums in place: no second copy of a (T_q, C) block
     # (possible when the scores already carry every batch dimension, i.e. value adds none).
     inplace = not (torch.is_grad_enabled() and any(t.requires_grad for t in (query, key, value)))
     inplace = inplace and torch.broadcast_shapes(query.shape[:-2], key.shape[:-2]) == batch
     for start in range(0, T_k, chunk_size):
         end = min(start + chunk_size, T_k)
-        s = q @ key[..., start:end, :].transpose(-2, -1)  # (..., T_q, C)
+        k_c, v_c = key[..., start:end, :].to(compute), value[..., start:end, :].to(compute)  # (..., C, d)
+        s = q @ k_c.transpose(-2, -1)  # (..., T_q, C)
         if mask is not None:
             s = s.masked_fill(~mask[..., start:end], float("-inf"))
         m_new = torch.maximum(m, s.amax(dim=-1, keepdim=True))  # (..., T_q, 1)
@@ -92,14 +169,135 @@ def chunked_attention(
         if inplace:
             p = s.sub_(m_safe).exp_()  # (..., T_q, C); masked scores give exactly 0
             denom.mul_(rescale).add_(p.sum(dim=-1, keepdim=True))
-            acc.mul_(rescale).add_(p @ value[..., start:end, :])  # (..., T_q, d_v)
+            acc.mul_(rescale).add_(p @ v_c)  # (..., T_q, d_v)
         else:
             p = torch.exp(s - m_safe)
             denom = denom * rescale + p.sum(dim=-1, keepdim=True)
-            acc = acc * rescale + p @ value[..., start:end, :]
+            acc = acc * rescale + p @ v_c
         m = m_new
         del s, p  # free this block before the next one is allocated: one (..., T_q, C) block at a time
-    return acc / torch.where(denom == 0, torch.ones_like(denom), denom)  # fully masked rows: 0 / 1 = 0
+    out = acc / torch.where(denom == 0, torch.ones_like(denom), denom)  # fully masked rows: 0 / 1 = 0
+    return out.to(dtype)
+
+
+def tiled_attention(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    block_q: int = 256,
+    block_k: int = 256,
+    scale: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact softmax(Q Kᵀ · scale) V over query blocks x key blocks (FlashAttention's tiling).
+
+    For each block of ``block_q`` queries, online softmax over blocks of ``block_k`` keys:
+    one ``(..., B_q, B_k)`` block of scores exists at a time. Differentiable: the backward
+    pass keeps Q, K, V, the output and the log-sum-exp (no T_q x T_k matrix) and recomputes
+    the weights block by block.
+
+    Args:
+        query: ``(..., T_q, d_k)``; key: ``(..., T_k, d_k)``; value: ``(..., T_k, d_v)``;
+            floating point, one dtype, broadcastable leading dimensions. Half precision
+            (float16, bfloat16) is computed in float32 and returned in the input dtype.
+        mask: bool, True = may attend, broadcastable to ``(..., T_q, T_k)``.
+        block_q: queries per block (B_q); block_k: keys per block (B_k).
+        scale: multiplies the scores; ``None`` means ``1 / sqrt(d_k)``.
+
+    Returns:
+        ``(output, lse)``: output ``(..., T_q, d_v)`` in the input dtype, equal to
+        ``torch.nn.functional.scaled_dot_product_attention`` up to rounding; ``lse``
+        ``(..., T_q)`` = log Σ_j exp(s_j), in float32 for half inputs. A query whose keys are
+        all masked gets a zero output (as in the rest of ``attn_lib``) and ``lse = -inf``.
+    """
+    batch, scale, compute = _check_inputs(query, key, value, mask, scale)
+    _check_block("block_q", block_q)
+    _check_block("block_k", block_k)
+    mask = _full_mask(mask, query.shape[-2], key.shape[-2])
+    return _TiledAttention.apply(query, key, value, mask, block_q, block_k, scale, batch, compute)
+
+
+def _blocks(n: int, size: int) -> Iterator[slice]:
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
+
+
+def _scores(
+    q_i: torch.Tensor, k_j: torch.Tensor, mask: torch.Tensor | None, i: slice, j: slice
+) -> torch.Tensor:
+    """One block of scores ``(..., B_q, B_k)``; ``q_i`` is already multiplied by the scale."""
+    s = q_i @ k_j.transpose(-2, -1)  # (..., B_q, d) @ (..., d, B_k) -> (..., B_q, B_k)
+    if mask is not None:
+        s.masked_fill_(~mask[..., i, j], float("-inf"))  # weight exactly 0
+    return s
+
+
+class _TiledAttention(torch.autograd.Function):
+    """Forward: online softmax per query block. Backward: recompute P = exp(S - lse) per block."""
+
+    @staticmethod
+    def forward(ctx, query, key, value, mask, block_q, block_k, scale, batch, compute):
+        T_q, T_k, d_v = query.shape[-2], key.shape[-2], value.shape[-1]
+        q = query.expand(*batch, *query.shape[-2:])  # (..., T_q, d_k), views: no copies
+        k = key.expand(*batch, *key.shape[-2:])  # (..., T_k, d_k)
+        v = value.expand(*batch, *value.shape[-2:])  # (..., T_k, d_v)
+        out = torch.empty((*batch, T_q, d_v), dtype=query.dtype, device=query.device)
+        lse = torch.empty((*batch, T_q), dtype=compute, device=query.device)
+        for i in _blocks(T_q, block_q):
+            q_i = q[..., i, :].to(compute) * scale  # (..., B_q, d_k)
+            n = q_i.shape[-2]
+            m = torch.full((*batch, n, 1), float("-inf"), dtype=compute, device=q.device)  # running max
+            denom = torch.zeros((*batch, n, 1), dtype=compute, device=q.device)  # running sum of exp
+            acc = torch.zeros((*batch, n, d_v), dtype=compute, device=q.device)  # running sum of exp * v
+            for j in _blocks(T_k, block_k):
+                s = _scores(q_i, k[..., j, :].to(compute), mask, i, j)  # (..., B_q, B_k)
+                m_new = torch.maximum(m, s.amax(dim=-1, keepdim=True))
+                m_safe = m_new.masked_fill(m_new == float("-inf"), 0.0)  # nothing seen yet: subtract 0
+                rescale = torch.exp(m - m_safe)  # <= 1; 0 before the first key that counts
+                p = s.sub_(m_safe).exp_()  # (..., B_q, B_k), in place: one block alive
+                denom.mul_(rescale).add_(p.sum(dim=-1, keepdim=True))
+                acc.mul_(rescale).add_(p @ v[..., j, :].to(compute))  # (..., B_q, d_v)
+                m = m_new
+                del s, p
+            out[..., i, :] = acc.div_(denom.masked_fill(denom == 0, 1.0))  # fully masked rows: 0 / 1 = 0
+            lse[..., i] = (m + denom.log()).squeeze(-1)  # -inf where every key is masked
+        ctx.save_for_backward(query, key, value, out, lse)
+        ctx.setup = (mask, block_q, block_k, scale, batch, compute)
+        return out, lse
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out, grad_lse):
+        query, key, value, out, lse = ctx.saved_tensors
+        mask, block_q, block_k, scale, batch, compute = ctx.setup
+        T_q, T_k = query.shape[-2], key.shape[-2]
+        q = query.expand(*batch, *query.shape[-2:]).to(compute)  # (..., T_q, d_k)
+        k = key.expand(*batch, *key.shape[-2:]).to(compute)  # (..., T_k, d_k)
+        v = value.expand(*batch, *value.shape[-2:]).to(compute)  # (..., T_k, d_v)
+        d_out = torch.zeros_like(out, dtype=compute) if grad_out is None else grad_out.to(compute)
+        d_out = d_out.expand(*batch, *out.shape[-2:])
+        d_lse = None if grad_lse is None else grad_lse.to(compute).expand(*batch, T_q)
+        # D_i = Σ_j P_ij dP_ij = dO_i · O_i, one number per query: (..., T_q, 1)
+        delta = (d_out * out.to(compute)).sum(dim=-1, keepdim=True)
+        if d_lse is not None:
+            delta = delta - d_lse.unsqueeze(-1)  # d lse / d s_j = P_j: dS = P (dP - D + d_lse)
+        lse_safe = lse.masked_fill(lse == float("-inf"), float("inf")).unsqueeze(-1)  # exp(-inf - inf) = 0
+        dq, dk, dv = torch.zeros_like(q), torch.zeros_like(k), torch.zeros_like(v)
+        for i in _blocks(T_q, block_q):
+            q_i = q[..., i, :] * scale  # (..., B_q, d_k)
+            do_i, delta_i, lse_i = d_out[..., i, :], delta[..., i, :], lse_safe[..., i, :]
+            for j in _blocks(T_k, block_k):
+                p = _scores(q_i, k[..., j, :], mask, i, j).sub_(lse_i).exp_()  # (..., B_q, B_k) = weights
+                dv[..., j, :] += p.transpose(-2, -1) @ do_i  # (..., B_k, d_v)
+                ds = (do_i @ v[..., j, :].transpose(-2, -1)).sub_(delta_i).mul_(p)  # (..., B_q, B_k)
+                dq[..., i, :] += ds @ k[..., j, :]  # (..., B_q, d_k), times scale below
+                dk[..., j, :] += ds.transpose(-2, -1) @ q_i  # (..., B_k, d_k), q_i carries the scale
+                del p, ds
+        dq.mul_(scale)
+        grads = []
+        for g, t in ((dq, query), (dk, key), (dv, value)):
+            grads.append(g.sum_to_size(t.shape).to(t.dtype) if t.requires_grad else None)
+        return (*grads, None, None, None, None, None, None)
 
 
 def online_softmax_steps(scores: torch.Tensor, chunk_size: int) -> list[dict[str, list[float]]]:

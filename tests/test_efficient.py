@@ -1,5 +1,5 @@
-"""Efficient attention: chunked (online-softmax) attention, the measuring tools, the KV cache,
-and the fused-kernel path of MultiHeadAttention.
+"""Efficient attention: chunked (online-softmax) attention, tiled attention and its backward
+pass, the measuring tools, the KV cache, and the fused-kernel path of MultiHeadAttention.
 
 Reference for exactness: ``torch.nn.functional.scaled_dot_product_attention`` (which, like
 ``attn_lib``, gives zeros to a query whose keys are all masked), max abs error <= 1e-5 in float32.
@@ -8,6 +8,7 @@ Reference for exactness: ``torch.nn.functional.scaled_dot_product_attention`` (w
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import torch
@@ -32,6 +33,7 @@ from attn_lib.efficient import (
     measure_time,
     online_softmax_steps,
     operators_called,
+    tiled_attention,
 )
 
 TOL = 1e-5
@@ -251,6 +253,239 @@ def test_chunked_attention_rejects_non_tensors_and_vectors():
 # --------------------------------------------------------------------------- online_softmax_steps
 
 
+# ---------------------------------------------------------------- tiled attention (query x key blocks)
+
+DTYPE_TOL = {torch.float64: 1e-10, torch.float32: 1e-5, torch.bfloat16: 2e-2, torch.float16: 2e-3}
+
+
+@pytest.mark.parametrize("dtype", list(DTYPE_TOL))
+@pytest.mark.parametrize(
+    ("T_q", "T_k", "block_q", "block_k"), [(37, 53, 8, 16), (64, 64, 64, 64), (5, 300, 256, 7)]
+)
+def test_tiled_attention_equals_sdpa_for_every_dtype_and_block_size(dtype, T_q, T_k, block_q, block_k):
+    q, k, v = (t.to(dtype) for t in qkv(2, 3, T_q, 16, T_k=T_k, d_v=12))
+    out, lse = tiled_attention(q, k, v, block_q=block_q, block_k=block_k)
+    assert out.dtype == dtype and out.shape == (2, 3, T_q, 12)
+    ref = F.scaled_dot_product_attention(q.double(), k.double(), v.double()).to(dtype)
+    torch.testing.assert_close(out, ref, atol=DTYPE_TOL[dtype], rtol=DTYPE_TOL[dtype])
+    assert lse.dtype == (torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype)
+
+
+def test_tiled_attention_returns_the_log_sum_exp_of_every_row():
+    q, k, v = qkv(2, 2, 19, 8, T_k=23, d_v=8)
+    _, lse = tiled_attention(q, k, v, block_q=4, block_k=5)
+    torch.testing.assert_close(lse, torch.logsumexp(q @ k.transpose(-2, -1) / math.sqrt(8), dim=-1))
+
+
+@pytest.mark.parametrize(
+    "mask_kind", ["causal", "causal_offset", "padding", "random_broadcast", "size1_key_axis"]
+)
+def test_tiled_attention_with_masks_equals_sdpa(mask_kind):
+    T_q, T_k = (13, 29) if mask_kind != "causal" else (29, 29)
+    q, k, v = qkv(2, 3, T_q, 8, T_k=T_k)
+    masks = {
+        "causal": causal_mask(T_q),
+        "causal_offset": causal_mask(T_q, T_k),
+        "padding": padding([29, 11], T_k),
+        "random_broadcast": torch.rand(2, 1, T_q, T_k, generator=torch.Generator().manual_seed(1)) > 0.3,
+        "size1_key_axis": torch.ones(2, 1, T_q, 1, dtype=torch.bool),
+    }
+    mask = masks[mask_kind]
+    out, _ = tiled_attention(q, k, v, mask=mask, block_q=4, block_k=6)
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    torch.testing.assert_close(out, ref, atol=TOL, rtol=TOL)
+
+
+def test_tiled_attention_fully_masked_rows_give_zeros_and_lse_minus_inf():
+    q, k, v = qkv(1, 2, 10, 8, T_k=12)
+    mask = torch.rand(1, 1, 10, 12, generator=torch.Generator().manual_seed(3)) > 0.4
+    mask[..., 2, :] = False  # query 2 may attend to nothing
+    out, lse = tiled_attention(q, k, v, mask=mask, block_q=3, block_k=4)
+    assert torch.equal(out[..., 2, :], torch.zeros_like(out[..., 2, :]))  # exactly 0, as in attn_lib
+    assert torch.isneginf(lse[..., 2]).all() and torch.isfinite(out).all()
+    torch.testing.assert_close(
+        out, F.scaled_dot_product_attention(q, k, v, attn_mask=mask), atol=TOL, rtol=TOL
+    )
+
+
+def test_tiled_attention_with_no_keys_gives_zeros():
+    q, k, v = qkv(1, 1, 4, 8, T_k=0)
+    out, lse = tiled_attention(q, k, v)
+    assert torch.equal(out, torch.zeros(1, 1, 4, 8)) and torch.isneginf(lse).all()
+
+
+def test_tiled_attention_broadcasts_batch_dimensions_like_sdpa():
+    g = torch.Generator().manual_seed(0)
+    q = torch.randn(2, 1, 7, 8, generator=g)  # one query set shared by the heads
+    k, v = torch.randn(1, 3, 9, 8, generator=g), torch.randn(3, 9, 8, generator=g)
+    out, lse = tiled_attention(q, k, v, block_q=3, block_k=4)
+    assert out.shape == (2, 3, 7, 8) and lse.shape == (2, 3, 7)
+    ref = F.scaled_dot_product_attention(q.expand(2, 3, 7, 8), k.expand(2, 3, 9, 8), v.expand(2, 3, 9, 8))
+    torch.testing.assert_close(out, ref, atol=TOL, rtol=TOL)
+
+
+def test_tiled_attention_custom_scale():
+    q, k, v = qkv(1, 2, 9, 8)
+    out, _ = tiled_attention(q, k, v, scale=0.3, block_q=4, block_k=4)
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v, scale=0.3), atol=TOL, rtol=TOL)
+
+
+def test_tiled_attention_does_not_modify_its_inputs():
+    q, k, v = qkv(1, 2, 9, 8, grad=True)
+    mask = causal_mask(9)
+    before = [t.detach().clone() for t in (q, k, v, mask)]
+    out, _ = tiled_attention(q, k, v, mask=mask, block_q=4, block_k=4)
+    out.sum().backward()
+    for t, b in zip((q, k, v, mask), before, strict=True):
+        assert torch.equal(t.detach(), b)
+
+
+def test_half_precision_with_large_scores_gives_the_value_not_nan():
+    """Scores of 256 * 256 * 80 / sqrt(80) overflow float16; PyTorch computes them in float32."""
+    x = torch.full((1, 1, 2, 80), 256.0, dtype=torch.half)
+    expected = F.scaled_dot_product_attention(x, x, x)
+    assert torch.equal(expected, x)
+    assert torch.equal(tiled_attention(x, x, x)[0], expected)
+    assert torch.equal(chunked_attention(x, x, x), expected)
+    xb = x.to(torch.bfloat16) * 64
+    assert torch.equal(chunked_attention(xb, xb, xb), xb) and torch.equal(tiled_attention(xb, xb, xb)[0], xb)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_chunked_attention_equals_sdpa_for_every_dtype(dtype):
+    q, k, v = (t.to(dtype) for t in qkv(2, 2, 21, 16, T_k=30))
+    out = chunked_attention(q, k, v, mask=causal_mask(21, 30), chunk_size=7)
+    ref = F.scaled_dot_product_attention(q.double(), k.double(), v.double(), attn_mask=causal_mask(21, 30))
+    assert out.dtype == dtype
+    torch.testing.assert_close(out, ref.to(dtype), atol=DTYPE_TOL[dtype], rtol=DTYPE_TOL[dtype])
+
+
+def small_qkv64(grad: bool = True):
+    g = torch.Generator().manual_seed(5)
+    q = torch.randn(2, 2, 5, 3, generator=g, dtype=torch.float64)
+    k = torch.randn(2, 2, 7, 3, generator=g, dtype=torch.float64)
+    v = torch.randn(2, 2, 7, 2, generator=g, dtype=torch.float64)
+    return tuple(t.requires_grad_(grad) for t in (q, k, v))
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_tiled_attention_backward_passes_gradcheck_in_float64(masked):
+    q, k, v = small_qkv64()
+    mask = (torch.rand(2, 1, 5, 7, generator=torch.Generator().manual_seed(2)) > 0.4) if masked else None
+    if mask is not None:
+        mask[..., 0] = True  # every row keeps a key, so lse is finite and differentiable
+
+    def both(a, b, c):
+        return tiled_attention(a, b, c, mask=mask, block_q=2, block_k=3)  # output and lse
+
+    assert torch.autograd.gradcheck(both, (q, k, v))
+
+
+def test_tiled_attention_backward_gradcheck_with_fully_masked_rows_and_broadcast():
+    q, k, v = small_qkv64()
+    q1 = q[:, :1].detach().clone().requires_grad_()  # (2, 1, 5, 3): broadcast over the heads
+    mask = torch.rand(1, 1, 5, 7, generator=torch.Generator().manual_seed(4)) > 0.5
+    mask[..., 1, :] = False
+
+    def output(a, b, c):
+        return tiled_attention(a, b, c, mask=mask, block_q=2, block_k=3)[0]
+
+    assert torch.autograd.gradcheck(output, (q1, k, v))
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_tiled_attention_gradients_equal_autograd_through_the_explicit_formula(masked):
+    q, k, v = qkv(2, 3, 33, 16, T_k=41, d_v=8, grad=True)
+    mask = None
+    if masked:
+        mask = torch.rand(2, 1, 33, 41, generator=torch.Generator().manual_seed(6)) > 0.5
+        mask[0, 0, 4] = False  # a fully masked row: zero output, zero gradient
+    d_out = torch.randn(2, 3, 33, 8, generator=torch.Generator().manual_seed(7))
+    out, _ = tiled_attention(q, k, v, mask=mask, block_q=8, block_k=16)
+    grads = torch.autograd.grad(out, (q, k, v), d_out)
+    ref, _ = scaled_dot_product_attention(q, k, v, mask=mask)  # the explicit formula, autograd
+    ref_grads = torch.autograd.grad(ref, (q, k, v), d_out)
+    for g, r in zip(grads, ref_grads, strict=True):
+        torch.testing.assert_close(g, r, atol=1e-5, rtol=1e-4)
+    if masked:
+        assert torch.equal(grads[0][0, :, 4], torch.zeros_like(grads[0][0, :, 4]))
+
+
+def test_tiled_attention_half_precision_gradients_match_float32():
+    q, k, v = qkv(1, 2, 20, 16, grad=True)
+    qh, kh, vh = (t.detach().to(torch.bfloat16).requires_grad_() for t in (q, k, v))
+    tiled_attention(qh, kh, vh, block_q=8, block_k=8)[0].sum().backward()
+    assert qh.grad.dtype == torch.bfloat16
+    F.scaled_dot_product_attention(
+        *(t.detach().to(torch.bfloat16).float().requires_grad_() for t in (q, k, v))
+    )
+    ref = [t.detach().to(torch.bfloat16).float().requires_grad_() for t in (q, k, v)]
+    F.scaled_dot_product_attention(*ref).sum().backward()
+    for t, r in zip((qh, kh, vh), ref, strict=True):
+        torch.testing.assert_close(t.grad.float(), r.grad, atol=3e-2, rtol=3e-2)
+
+
+def test_tiled_attention_backward_keeps_no_t_by_t_matrix():
+    """Training memory: explicit attention keeps (B, H, T, T) weights for autograd, tiled does not."""
+    q, k, v = qkv(1, 4, 512, 32, grad=True)
+    d_out = torch.randn(1, 4, 512, 32)
+
+    def explicit():
+        torch.autograd.grad(scaled_dot_product_attention(q, k, v)[0], (q, k, v), d_out)
+
+    def tiled():
+        torch.autograd.grad(tiled_attention(q, k, v, block_q=64, block_k=64)[0], (q, k, v), d_out)
+
+    weights = 4 * 512 * 512 * 4  # one (1, 4, T, T) float32 matrix: 4 MiB
+    assert measure_peak_memory(explicit) > 2 * weights
+    assert measure_peak_memory(tiled) < weights / 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"block_q": 0}, ValueError, "block_q must be a positive int, got 0"),
+        ({"block_k": 2.5}, ValueError, "block_k must be a positive int, got 2.5"),
+        ({"block_q": True}, ValueError, "block_q must be a positive int"),
+        ({"scale": float("nan")}, ValueError, "scale must be a finite number"),
+        ({"scale": "0.1"}, ValueError, "scale must be a finite number"),
+        ({"mask": torch.ones(9, 9)}, TypeError, "mask must be a bool tensor"),
+        ({"mask": torch.ones(3, 9, dtype=torch.bool)}, ValueError, "does not broadcast"),
+    ],
+)
+def test_tiled_attention_rejects_bad_arguments_by_name(kwargs, error, match):
+    q, k, v = qkv(1, 2, 9, 8)
+    with pytest.raises(error, match=match):
+        tiled_attention(q, k, v, **kwargs)
+
+
+@pytest.mark.parametrize("fn", [tiled_attention, chunked_attention])
+def test_efficient_attention_rejects_bad_tensors_by_name(fn):
+    q, k, v = qkv(1, 2, 9, 8)
+    with pytest.raises(TypeError, match=re.escape("key must be a torch.Tensor, got list")):
+        fn(q, [[1.0]], v)
+    with pytest.raises(
+        TypeError, match=re.escape("query has dtype torch.int64; attention needs floating point")
+    ):
+        fn(q.long(), k, v)
+    with pytest.raises(TypeError, match=re.escape("value has dtype torch.bool")):
+        fn(q, k, v > 0)
+    with pytest.raises(
+        TypeError, match=re.escape("same dtype, got torch.float32, torch.float64 and torch.float32")
+    ):
+        fn(q, k.double(), v)
+    with pytest.raises(ValueError, match="query has last dimension 8 but key has 4"):
+        fn(q, k[..., :4], v)
+    with pytest.raises(ValueError, match="key has length 9 but value has 8"):
+        fn(q, k, v[..., :8, :])
+    with pytest.raises(ValueError, match="do not broadcast"):
+        fn(q, torch.randn(3, 3, 9, 8), torch.randn(3, 3, 9, 8))
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        fn(torch.randn(8), k, v)
+    with pytest.raises(ValueError, match="d_k = 0"):
+        fn(q[..., :0], k[..., :0], v)
+
+
 @pytest.mark.parametrize("chunk_size", [1, 2, 3, 8, 20])
 def test_online_softmax_steps_end_at_softmax(chunk_size):
     scores = torch.tensor([0.5, 2.0, -1.0, 3.5, 0.0, 1.0, 7.0, -2.0])
@@ -423,8 +658,10 @@ def test_greedy_decode_never_generates_pad_so_both_paths_see_the_same_prefix():
 def test_greedy_decode_with_cache_runs_to_max_len_without_eos():
     model = random_model(32, 4, 2, 10, 5, False)
     src = torch.randint(3, 10, (3, 7), generator=torch.Generator().manual_seed(0))
-    plain = greedy_decode(model, src, max_len=30, bos_id=1, eos_id=10)  # id 10 is never produced
-    cached = greedy_decode(model, src, max_len=30, bos_id=1, eos_id=10, use_cache=True)
+    with torch.no_grad():
+        model.generator.bias[9] = -1e9  # the end token 9 is never produced
+    plain = greedy_decode(model, src, max_len=30, bos_id=1, eos_id=9)
+    cached = greedy_decode(model, src, max_len=30, bos_id=1, eos_id=9, use_cache=True)
     assert plain.shape == (3, 31)
     assert torch.equal(plain, cached)
 
