@@ -1,5 +1,7 @@
-"""(b) Attention at T=4096 without the T x T matrix: ``chunked_attention`` (online softmax)
-against the explicit softmax(QKᵀ/√d)V and PyTorch's fused ``scaled_dot_product_attention``."""
+"""(b) Attention at T=4096 without the T x T matrix: ``chunked_attention`` (online softmax over
+key chunks) and ``tiled_attention`` (query blocks x key blocks) against the explicit
+softmax(QKᵀ/√d)V and PyTorch's fused ``scaled_dot_product_attention``; and the memory of
+training (forward + backward), explicit against tiled."""
 
 from __future__ import annotations
 
@@ -11,20 +13,23 @@ import torch
 import torch.nn.functional as F
 
 from attn_lib import scaled_dot_product_attention
-from attn_lib.efficient import chunked_attention, measure_peak_memory
+from attn_lib.efficient import chunked_attention, measure_peak_memory, tiled_attention
 
 from .common import Result, Spread, Target, interleave, markdown_table, per_round_ratios, save_figure
 
 EXPLICIT = "explicit softmax(QKᵀ/√d)V"
 LIBRARY = "attn_lib.scaled_dot_product_attention"
 CHUNKED = "attn_lib.efficient.chunked_attention, C={}"
+TILED = "attn_lib.efficient.tiled_attention, B_q={}, B_k={}"
 FUSED = "torch F.scaled_dot_product_attention"
 MiB = 2**20
 
 
 def run(quick: bool, out_dir: Path) -> Result:
     B, H, T, Dh, chunk = (1, 2, 128, 16, 32) if quick else (1, 8, 4096, 64, 128)
+    block = 32 if quick else 256  # tiled_attention's default block sizes, B_q = B_k
     chunked, chunked_large = CHUNKED.format(chunk), CHUNKED.format(4 * chunk)
+    tiled = TILED.format(block, block)
     repeats = 1 if quick else 5
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(B, H, T, Dh, generator=g) for _ in range(3))
@@ -34,6 +39,7 @@ def run(quick: bool, out_dir: Path) -> Result:
         LIBRARY: lambda: scaled_dot_product_attention(q, k, v)[0],
         chunked: lambda: chunked_attention(q, k, v, chunk_size=chunk),
         chunked_large: lambda: chunked_attention(q, k, v, chunk_size=4 * chunk),
+        tiled: lambda: tiled_attention(q, k, v, block_q=block, block_k=block)[0],
         FUSED: lambda: F.scaled_dot_product_attention(q, k, v),
     }
     with torch.inference_mode():
@@ -43,6 +49,7 @@ def run(quick: bool, out_dir: Path) -> Result:
         memory = {name: measure_peak_memory(fn) for name, fn in contenders.items()}
         times = interleave(contenders, repeats)
     stats = {name: Spread.of(t) for name, t in times.items()}
+    training = _training_memory(q, k, v, block)
     score_bytes = B * H * T * T * 4  # one float32 (B, H, T, T) block
 
     rows = []
@@ -84,6 +91,25 @@ def run(quick: bool, out_dir: Path) -> Result:
             Spread.of(per_round_ratios(times[chunked], times[EXPLICIT])),
         ),
     ]
+    tiled_time = stats[tiled].median / stats[FUSED].median
+    tiled_mem = memory[tiled] / memory[FUSED]
+    train_ratio = training["tiled"] / training["explicit"]
+    targets += [
+        Target(
+            f"forward time: tiled ({block}×{block}) / torch fused SDPA",
+            tiled_time,
+            "≤ 1.5",
+            tiled_time <= 1.5,
+            Spread.of(per_round_ratios(times[tiled], times[FUSED])),
+        ),
+        Target("forward peak memory: tiled / torch fused SDPA", tiled_mem, "≤ 2", tiled_mem <= 2),
+        Target(
+            "forward + backward peak memory: tiled / explicit",
+            train_ratio,
+            "≤ 0.125 (1/8)",
+            train_ratio <= 1 / 8,
+        ),
+    ]
     fused_time = stats[FUSED].median / stats[chunked].median
     notes = [
         f"B={B}, {H} heads, T={T}, head_dim={Dh}, float32, torch.inference_mode(); "
@@ -99,9 +125,30 @@ def run(quick: bool, out_dir: Path) -> Result:
         f"PyTorch's fused kernel (flash attention for the CPU) does the same online softmax in C++: "
         f"{fused_time:.2f}× the time of chunked_attention, {memory[FUSED] / MiB:.1f} MiB "
         "(little more than its output).",
+        f"Training memory (forward + backward with requires_grad inputs, gradients included): explicit "
+        f"{training['explicit'] / MiB:.0f} MiB (autograd keeps the (B, H, T, T) weights and the backward "
+        f"builds T×T gradients), tiled {training['tiled'] / MiB:.0f} MiB (it keeps Q, K, V, the output and "
+        "the log-sum-exp, and recomputes the weights block by block).",
     ]
     figure = _plot(stats, memory, (T, H, Dh, chunk), out_dir)
     return Result("chunked", f"Attention at T={T}: time and memory", table, targets, notes, figure)
+
+
+def _training_memory(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block: int) -> dict[str, int]:
+    """Peak bytes of one forward + backward pass, explicit formula against tiled attention."""
+    q, k, v = (t.detach().clone().requires_grad_() for t in (q, k, v))
+    d_out = torch.randn_like(q)
+    scale = 1.0 / math.sqrt(q.shape[-1])
+
+    def explicit() -> None:
+        out = torch.softmax((q * scale) @ k.transpose(-2, -1), dim=-1) @ v
+        torch.autograd.grad(out, (q, k, v), d_out)
+
+    def tiled() -> None:
+        out = tiled_attention(q, k, v, block_q=block, block_k=block)[0]
+        torch.autograd.grad(out, (q, k, v), d_out)
+
+    return {"explicit": measure_peak_memory(explicit), "tiled": measure_peak_memory(tiled)}
 
 
 def _plot(stats: dict[str, Spread], memory: dict[str, int], size, out_dir: Path) -> Path:
@@ -112,9 +159,10 @@ def _plot(stats: dict[str, Spread], memory: dict[str, int], size, out_dir: Path)
         "attn_lib\nsdpa",
         f"chunked\nC={chunk}",
         f"chunked\nC={4 * chunk}",
+        "tiled\n(query x key\nblocks)",
         "torch\nfused",
     ]
-    colours = ["#e76f51", "#f4a261", "#2a9d8f", "#8ab17d", "#264653"]
+    colours = ["#e76f51", "#f4a261", "#2a9d8f", "#8ab17d", "#e9c46a", "#264653"]
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 3.8))
     for i, name in enumerate(names):
         s = stats[name]

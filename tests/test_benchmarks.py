@@ -61,6 +61,7 @@ def test_results_readme_collects_every_table_and_the_summary(quick_run):
     for name in NAMES:
         assert (out / f"{name}.md").read_text().strip() in readme
     targets = ["need_weights=False", "need_weights=True", "peak memory: chunked (C=", "time: chunked (C="]
+    targets += ["forward time: tiled", "forward peak memory: tiled", "forward + backward peak memory: tiled"]
     targets += ["speed-up of the cache", "training steps/s", "slowest lesson"]
     for target in targets:
         assert target in readme, target
