@@ -32,9 +32,11 @@
 # 2. show that self-attention without positions is **permutation-equivariant** — shuffle the
 #    tokens and the outputs shuffle the same way — and why that makes positions necessary;
 # 3. compute the **sinusoidal positional encoding** by hand, read its heatmap, and show that
-#    the dot product of two encodings depends only on their distance;
+#    the dot product of two encodings depends only on their distance (and what it does not
+#    tell: before from after, or anything after a projection);
 # 4. build an **encoder layer** (self-attention, residual connections, LayerNorm,
-#    feed-forward network) piece by piece and stack several of them;
+#    feed-forward network) piece by piece, stack several of them, and measure why deep
+#    stacks put the LayerNorm first (pre-norm);
 # 5. batch sentences of different lengths with **padding** and a **padding mask**, and prove
 #    that padding changes nothing for the real tokens.
 #
