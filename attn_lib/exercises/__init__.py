@@ -35,7 +35,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson09
+from . import (
+    lesson00,
+    lesson01,
+    lesson02,
+    lesson03,
+    lesson04,
+    lesson05,
+    lesson06,
+    lesson07,
+    lesson08,
+    lesson09,
+)
 from .core import INPLACE_MISTAKE, Exercise, Mistake
 from .core import Case as Case  # Case and Out: not in __all__, importable from here as before
 from .core import Out as Out
@@ -56,10 +67,12 @@ __all__ = [
     "check_cross_attention",
     "check_date_span_mask",
     "check_greedy_next_token",
+    "check_kv_cache_step",
     "check_masked_attention_weights",
     "check_merge_heads",
     "check_multi_head_attention",
     "check_normalise_rows",
+    "check_online_softmax_update",
     "check_padding_mask",
     "check_positional_encoding",
     "check_scaled_dot_product_attention",
@@ -76,7 +89,18 @@ __all__ = [
 
 EXERCISES: dict[str, Exercise] = {
     ex.name: ex
-    for lesson in (lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson09)
+    for lesson in (
+        lesson00,
+        lesson01,
+        lesson02,
+        lesson03,
+        lesson04,
+        lesson05,
+        lesson06,
+        lesson07,
+        lesson08,
+        lesson09,
+    )
     for ex in lesson.LESSON_EXERCISES
 }
 
@@ -197,6 +221,16 @@ def check_greedy_next_token(fn: Callable[..., Any]) -> CheckResult:
 def check_anti_diagonal_hit_rate(fn: Callable[..., Any]) -> CheckResult:
     """Lesson 07. Check ``my_anti_diagonal_hit_rate(weights, lengths)``: how often argmax == L-1-i."""
     return EXERCISES["anti_diagonal_hit_rate"].check(fn)
+
+
+def check_online_softmax_update(fn: Callable[..., Any]) -> CheckResult:
+    """Lesson 08. Check ``my_online_softmax_update(m, denom, acc, scores, v_chunk)``: one step."""
+    return EXERCISES["online_softmax_update"].check(fn)
+
+
+def check_kv_cache_step(fn: Callable[..., Any]) -> CheckResult:
+    """Lesson 08. Check ``my_kv_cache_step(q_new, k_new, v_new, k_cache, v_cache, W_pos)``."""
+    return EXERCISES["kv_cache_step"].check(fn)
 
 
 def check_answer_span_share(fn: Callable[..., Any]) -> CheckResult:
