@@ -12,6 +12,7 @@ import torch
 
 from attn_lib.efficient import chunked_attention, measure_peak_memory
 from attn_lib.widgets import format_bytes, plot_score_memory, score_memory
+from attn_lib.widgets.lesson08 import plot_tile_choice, step_cost, tile_memory
 
 MiB = 2**20
 
@@ -128,3 +129,40 @@ def test_plot_score_memory_legend_says_slope_one_only_where_t_exceeds_c():
     below = [i for i in range(1, len(x)) if x[i] <= 256]
     assert all(y[i] / y[i - 1] == pytest.approx((x[i] / x[i - 1]) ** 2) for i in below)  # T <= C: slope 2
     plt.close(ax.figure)
+
+
+# ---------------------------------------------------------------- cost of a step, tile memory
+
+
+def test_step_cost_counts_two_matmuls_and_the_bytes_of_a_step():
+    cost = step_cost(rows=2048, keys=4, head_dim=64)
+    assert cost["flops"] == 4 * 2048 * 4 * 64
+    assert cost["bytes"] == 4 * (2048 * 64 + 2 * 4 * 64 + 2 * 2048 * 64 + 6 * 2048 * 4)
+    assert 1 < cost["intensity"] < 4 / 3  # about keys / 3: a tiny chunk moves a byte per FLOP
+
+
+def test_step_cost_intensity_grows_with_the_chunk_and_the_query_block():
+    small, big = step_cost(2048, 4, 64), step_cost(2048, 256, 64)
+    assert big["intensity"] > 10 * small["intensity"]
+    with pytest.raises(ValueError, match="keys"):
+        step_cost(10, 0, 64)
+
+
+def test_tile_memory_parts_and_clipping_to_t():
+    mem = tile_memory(4096, 256, 256, num_heads=8, head_dim=64)
+    assert mem["scores"] == 8 * 256 * 256 * 4 == 2 * 2**20
+    assert mem["query_block"] == 2 * 8 * 256 * 64 * 4
+    assert mem["output"] == 8 * 4096 * 64 * 4 == 8 * 2**20
+    assert mem["total"] == mem["scores"] + mem["query_block"] + mem["output"]
+    assert tile_memory(100, 4096, 4096)["scores"] == tile_memory(100, 100, 100)["scores"]
+    with pytest.raises(ValueError, match="block_q"):
+        tile_memory(10, -1, 4)
+
+
+def test_plot_tile_choice_titles_state_the_ratio_and_the_block():
+    fig = plot_tile_choice(256, 128, seconds=0.2, peak_bytes=12 * 2**20, fused_seconds=0.1, seq_len=1024)
+    ax_t, ax_m = fig.axes
+    assert "2.0× the fused kernel" in ax_t.get_title()
+    assert "score block 1.0 MiB" in ax_m.get_title()
+    assert ax_t.get_ylabel() and ax_m.get_ylabel()
+    plt.close(fig)

@@ -78,3 +78,90 @@ def plot_score_memory(
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def step_cost(rows: int, keys: int, head_dim: int, bytes_per_element: int = 4) -> dict[str, float]:
+    """Arithmetic and memory traffic of one online-softmax step: ``rows`` queries meet ``keys`` keys.
+
+    ``flops``: the two matmuls, 2·rows·keys·d each (a multiply-add counts 2). ``bytes``: what the
+    step reads and writes when nothing stays in the cache: the queries (rows·d), the key and
+    value block (2·keys·d), the accumulator read and written (2·rows·d) and the score block
+    written and read three times (scores, exp, weights: 6·rows·keys). ``intensity`` = flops /
+    bytes, FLOPs per byte moved; for keys << d and rows >> keys it is about ``keys`` / 3.
+    """
+    n = _check_positive_int("rows", rows)
+    c = _check_positive_int("keys", keys)
+    d = _check_positive_int("head_dim", head_dim)
+    b = _check_positive_int("bytes_per_element", bytes_per_element)
+    flops = 4.0 * n * c * d
+    moved = float(b * (n * d + 2 * c * d + 2 * n * d + 6 * n * c))
+    return {"flops": flops, "bytes": moved, "intensity": flops / moved}
+
+
+def tile_memory(
+    seq_len: int,
+    block_q: int,
+    block_k: int,
+    num_heads: int = 8,
+    head_dim: int = 64,
+    bytes_per_element: int = 4,
+) -> dict[str, float]:
+    """Bytes alive at once in tiled attention (T_q = T_k = ``seq_len``), beyond Q, K, V.
+
+    ``scores``: one ``(H, B_q, B_k)`` block; ``query_block``: the scaled ``(H, B_q, d)`` queries
+    and their accumulator (two of them); ``output``: the ``(H, T, d)`` result, which every method
+    must hold; ``total``: their sum. Block sizes larger than T count as T.
+    """
+    T = _check_positive_int("seq_len", seq_len)
+    bq = min(_check_positive_int("block_q", block_q), T)
+    bk = min(_check_positive_int("block_k", block_k), T)
+    h = _check_positive_int("num_heads", num_heads) * _check_positive_int(
+        "bytes_per_element", bytes_per_element
+    )
+    d = _check_positive_int("head_dim", head_dim)
+    parts = {"scores": h * bq * bk, "query_block": 2 * h * bq * d, "output": h * T * d}
+    return {**{k: float(v) for k, v in parts.items()}, "total": float(sum(parts.values()))}
+
+
+def plot_tile_choice(
+    block_q: int,
+    block_k: int,
+    seconds: float,
+    peak_bytes: float,
+    fused_seconds: float,
+    seq_len: int,
+    num_heads: int = 8,
+    head_dim: int = 64,
+) -> Figure:
+    """Two bars for one choice of block sizes: measured time against PyTorch's fused kernel, and
+    the predicted memory (``tile_memory``, stacked by part) beside the measured peak."""
+    mem = tile_memory(seq_len, block_q, block_k, num_heads, head_dim)
+    mib = 2**20
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9, 3.4))
+    ax_t.bar([0, 1], [seconds * 1e3, fused_seconds * 1e3], color=["#e9c46a", "#264653"])
+    ax_t.set_xticks([0, 1], [f"tiled\nB_q={block_q}, B_k={block_k}", "torch fused"], fontsize=8)
+    ax_t.set_ylabel("time (ms, this machine, now)")
+    ax_t.set_title(f"time: {seconds / fused_seconds:.1f}× the fused kernel", fontsize=10)
+    bottom = 0.0
+    labels = {
+        "output": "output (H, T, d)",
+        "query_block": "query block + accumulator",
+        "scores": "score block",
+    }
+    for part, colour in zip(
+        ("output", "query_block", "scores"), ("#999999", "#56b4e9", "#e69f00"), strict=True
+    ):
+        ax_m.bar(0, mem[part] / mib, bottom=bottom, color=colour, label=labels[part])
+        bottom += mem[part] / mib
+    ax_m.bar(1, peak_bytes / mib, color="#009e73", label="measured peak")
+    ax_m.set_xticks([0, 1], ["predicted", "measured"], fontsize=8)
+    ax_m.set_ylabel("memory (MiB)")
+    ax_m.set_title(f"memory: score block {format_bytes(mem['scores'])}", fontsize=10)
+    ax_m.legend(fontsize=7, loc="upper left")
+    ax_m.margins(y=0.25)
+    fig.suptitle(
+        f"T = {seq_len}, {num_heads} heads: bigger blocks mean fewer steps but a bigger score block",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig
