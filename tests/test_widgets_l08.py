@@ -143,7 +143,7 @@ def test_step_cost_counts_two_matmuls_and_the_bytes_of_a_step():
 
 def test_step_cost_intensity_grows_with_the_chunk_and_the_query_block():
     small, big = step_cost(2048, 4, 64), step_cost(2048, 256, 64)
-    assert big["intensity"] > 10 * small["intensity"]
+    assert big["intensity"] > 5 * small["intensity"]
     with pytest.raises(ValueError, match="keys"):
         step_cost(10, 0, 64)
 
@@ -163,6 +163,6 @@ def test_plot_tile_choice_titles_state_the_ratio_and_the_block():
     fig = plot_tile_choice(256, 128, seconds=0.2, peak_bytes=12 * 2**20, fused_seconds=0.1, seq_len=1024)
     ax_t, ax_m = fig.axes
     assert "2.0× the fused kernel" in ax_t.get_title()
-    assert "score block 1.0 MiB" in ax_m.get_title()
+    assert "score block 1 MiB" in ax_m.get_title()
     assert ax_t.get_ylabel() and ax_m.get_ylabel()
     plt.close(fig)
