@@ -483,13 +483,17 @@ def span_share_table(model: torch.nn.Module, batch: DateBatch) -> dict[str, torc
     return {"share": share, "baseline": base}
 
 
-def ablation_table(model: torch.nn.Module, batch: DateBatch, kind: str = "cross") -> torch.Tensor:
-    """Exact-match accuracy with each head of ``kind`` ablated alone: ``(layers, H)``."""
-    layers = model.encoder.layers if kind == "encoder" else model.decoder.layers
+def ablation_table(
+    model: torch.nn.Module, batch: DateBatch, kind: str = "cross", layers: Sequence[int] | None = None
+) -> torch.Tensor:
+    """Exact-match accuracy with each head of ``kind`` ablated alone: ``(len(layers), H)``
+    (``layers`` defaults to all of them)."""
+    stack = model.encoder.layers if kind == "encoder" else model.decoder.layers
+    layers = list(range(len(stack))) if layers is None else list(layers)
     H = _attention_module(model, kind, 0).num_heads
     acc = torch.zeros(len(layers), H)
-    for layer in range(len(layers)):
+    for row, layer in enumerate(layers):
         for head in range(H):
             with ablate_heads(model, [(kind, layer, head)]):
-                acc[layer, head] = correct_rows(model, batch).float().mean()
+                acc[row, head] = correct_rows(model, batch).float().mean()
     return acc

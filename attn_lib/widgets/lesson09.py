@@ -138,7 +138,8 @@ def plot_head_grid(
             f"need {T} row labels and {S} column labels, got {len(row_labels)} and {len(col_labels)}"
         )
     width = min(2.4 + 0.19 * S * H, 17)
-    fig, axes = plt.subplots(n_layers, H, figsize=(width, 0.9 + n_layers * (0.6 + 0.2 * T)), squeeze=False)
+    size = (width, 1.2 + n_layers * (0.8 + 0.2 * T))
+    fig, axes = plt.subplots(n_layers, H, figsize=size, squeeze=False, layout="constrained")
     for layer in range(n_layers):
         for h in range(H):
             ax = axes[layer, h]
@@ -151,12 +152,14 @@ def plot_head_grid(
                 colorbar=False,
             )
             ax.tick_params(labelsize=7)
-            ax.set_xlabel(xlabel if layer == n_layers - 1 else "")
-            ax.set_ylabel(ylabel if h == 0 else "")
+            ax.set_xlabel("")
+            ax.set_ylabel("")
             if h:
                 ax.set_yticklabels([])
     image = axes[0, 0].images[0]
     fig.colorbar(image, ax=axes, fraction=0.02, pad=0.01, label="attention weight")
+    fig.supxlabel(xlabel)
+    fig.supylabel(ylabel)
     fig.suptitle(title)
     return fig
 
@@ -188,13 +191,14 @@ def plot_span_share(share: torch.Tensor, baseline: torch.Tensor) -> Figure:
     ax.set_xticklabels([f"L{layer} h{h}" for layer in range(n_layers) for h in range(H)])
     ax.set_xlabel("decoder layer and head of the cross-attention")
     ax.set_ylabel("share of attention on the answer span")
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.25)
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     best = float(share[-1].max())
     ax.set_title(
         f"the heads read their answer's span far above chance\n"
         f"(last layer best {best:.1f}, shuffled-span baseline ~{float(baseline.mean()):.1f})"
     )
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", fontsize=8, ncol=3)
     fig.tight_layout()
     return fig
 
@@ -245,18 +249,19 @@ def plot_one_head_per_format(runs: Sequence[dict], layer: int, head: int, title:
     if not runs or not all(isinstance(r, dict) and r.get("ok") for r in runs):
         raise ValueError("runs must be successful run_date(...) results")
     cols = (len(runs) + 1) // 2
-    fig, axes = plt.subplots(2, cols, figsize=(min(4.6 * cols, 17), 7.6), squeeze=False)
+    fig, axes = plt.subplots(2, cols, figsize=(min(4.6 * cols, 17), 8), squeeze=False, layout="constrained")
     for ax, r in zip(axes.flat, runs, strict=False):
         plot_attention(
             r["cross"][layer, head], r["out_labels"], r["src_labels"], title="", ax=ax, colorbar=False
         )
         ax.set_title("".join(char_label(c) if c != " " else " " for c in r["source"]), fontsize=9)
         ax.tick_params(labelsize=7)
-        ax.set_xlabel("source character")
+        ax.set_xlabel("")
+        ax.set_ylabel("")
     for ax in axes.flat[len(runs) :]:
         ax.axis("off")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("output being produced")
+    fig.supxlabel("source character")
+    fig.supylabel("output being produced")
     fig.colorbar(axes[0, 0].images[0], ax=axes, fraction=0.02, pad=0.01, label="attention weight")
     fig.suptitle(title)
     return fig
