@@ -413,3 +413,99 @@ def test_sdpa_rejects_dropout_outside_zero_one(p):
     q, k, v = make_qkv((2,), 3, 3, 4, 4)
     with pytest.raises(ValueError, match=rf"dropout_p must be in \[0, 1\), got {p}"):
         scaled_dot_product_attention(q, k, v, dropout_p=p)
+
+
+# ---------------------------------------------------------------- half precision and named errors (issue 12)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_sdpa_half_inputs_are_computed_in_float32_and_returned_in_their_dtype(dtype, need_weights):
+    x = torch.full((1, 1, 2, 80), 256.0, dtype=dtype)  # scores overflow float16
+    out, w = scaled_dot_product_attention(x, x, x, need_weights=need_weights)
+    assert out.dtype == dtype
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(x, x, x), atol=0, rtol=0)
+    if need_weights:
+        assert w.dtype == dtype
+        torch.testing.assert_close(w.float(), torch.full((1, 1, 2, 2), 0.5))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sdpa_float32_and_float64_paths_are_unchanged_by_the_half_handling(dtype):
+    q, k, v = make_qkv((2,), 3, 4, 5, 6, dtype=dtype)
+    out, w = scaled_dot_product_attention(q, k, v)
+    scores = (q * 5**-0.5) @ k.transpose(-2, -1)
+    expected_w = torch.softmax(scores, dim=-1)
+    assert torch.equal(w, expected_w) and torch.equal(out, expected_w @ v)
+
+
+def test_softmax_half_is_computed_in_float32():
+    x = torch.full((2, 4096), 300.0, dtype=torch.float16)
+    w = softmax(x)
+    assert w.dtype == torch.float16
+    torch.testing.assert_close(w, torch.softmax(x.float(), -1).half())
+
+
+@pytest.mark.parametrize("shape", [(3, 0), (0, 3), (0,)])
+def test_softmax_of_an_empty_tensor_is_empty_like_torch(shape):
+    x = torch.zeros(shape)
+    assert softmax(x).shape == torch.softmax(x, -1).shape == shape
+
+
+@pytest.mark.parametrize(
+    "dim, error, message",
+    [
+        (None, TypeError, "dim must be an int"),
+        (1.0, TypeError, "dim must be an int"),
+        (True, TypeError, "dim must be an int"),
+        (2, ValueError, "dim=2 is out of range for a tensor with 2 dimensions"),
+        (-3, ValueError, "dim=-3 is out of range"),
+    ],
+)
+def test_softmax_rejects_a_dim_that_is_not_one_dimension(dim, error, message):
+    with pytest.raises(error, match=message):
+        softmax(torch.zeros(2, 3), dim=dim)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.bool])
+def test_sdpa_rejects_integer_and_bool_inputs(dtype):
+    x = torch.ones(2, 3, 4, dtype=dtype)
+    with pytest.raises(TypeError, match=rf"query must be a float tensor .* got dtype {dtype}"):
+        scaled_dot_product_attention(x, x, x)
+
+
+def test_sdpa_rejects_query_and_key_of_different_dtypes():
+    q, k, v = make_qkv((), 3, 3, 4, 4)
+    with pytest.raises(TypeError, match=r"query has dtype torch.float64 but key has torch.float32"):
+        scaled_dot_product_attention(q, k.float(), v)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"scale": float("nan")}, ValueError, "scale must be finite, got nan"),
+        ({"scale": "2"}, TypeError, "scale must be a real number, got str"),
+        ({"dropout_p": float("nan")}, ValueError, "dropout_p must be finite"),
+        ({"dropout_p": "0"}, TypeError, "dropout_p must be a real number"),
+        ({"need_weights": 1}, TypeError, "need_weights must be True or False, got int"),
+    ],
+)
+def test_sdpa_rejects_bad_scalars_by_name(kwargs, error, message):
+    q, k, v = make_qkv((), 3, 3, 4, 4)
+    with pytest.raises(error, match=message):
+        scaled_dot_product_attention(q, k, v, **kwargs)
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_sdpa_with_no_keys_gives_zeros_like_torch(need_weights):
+    q, k, v = torch.randn(2, 3, 4), torch.randn(2, 0, 4), torch.randn(2, 0, 5)
+    out, _ = scaled_dot_product_attention(q, k, v, need_weights=need_weights)
+    assert torch.equal(out, torch.zeros(2, 3, 5))
+    assert torch.equal(out, F.scaled_dot_product_attention(q, k, v))
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_sdpa_with_zero_width_keys_averages_the_values_like_torch(need_weights):
+    q, k, v = torch.randn(1, 3, 0), torch.randn(1, 4, 0), torch.randn(1, 4, 2)
+    out, _ = scaled_dot_product_attention(q, k, v, need_weights=need_weights)
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v))

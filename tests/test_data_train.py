@@ -324,3 +324,50 @@ def test_transformer_embeddings_start_at_the_positional_encoding_scale():
     assert abs(std - 32**-0.5) < 0.03, (
         f"embedding std {std:.3f}, expected about 1/sqrt(d_model) = {32**-0.5:.3f}"
     )
+
+
+# ---------------------------------------------------------------- named errors (issue 12)
+
+
+@pytest.mark.parametrize("ids", [[1.5, 3], "123", None, torch.tensor([3.0])])
+def test_decode_rejects_ids_that_are_not_integers(ids):
+    with pytest.raises(TypeError, match="ids must"):
+        decode(ids)
+
+
+def test_token_labels_rejects_ids_outside_the_vocabulary():
+    with pytest.raises(ValueError, match=f"token id 99 is not in the vocabulary 0..{VOCAB_SIZE - 1}"):
+        token_labels([1, 99])
+
+
+def test_pad_sequences_rejects_a_non_int_pad_id():
+    with pytest.raises(TypeError, match="pad_id must be an int token id, got float"):
+        pad_sequences([[3, 4]], pad_id=0.5)
+
+
+def test_sequence_loss_rejects_targets_outside_the_vocabulary():
+    logits = torch.zeros(1, 2, 5)
+    with pytest.raises(ValueError, match=r"tgt_out holds token id 7, outside the vocabulary 0..4"):
+        sequence_loss(logits, torch.tensor([[1, 7]]), pad_id=0)
+
+
+def test_sequence_loss_rejects_a_target_that_is_all_padding():
+    with pytest.raises(ValueError, match="every position is pad_id"):
+        sequence_loss(torch.zeros(1, 2, 5), torch.zeros(1, 2, dtype=torch.long), pad_id=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"lr": "1e-3"}, "lr must be a real number"),
+        ({"lr": float("nan")}, "lr must be finite"),
+        ({"clip_grad_norm": 0.0}, "clip_grad_norm must be positive"),
+        ({"weight_decay": -0.1}, "weight_decay must be >= 0"),
+        ({"progress": 3}, "progress must be callable"),
+    ],
+)
+def test_train_rejects_bad_arguments_by_name(kwargs, message):
+    model = Transformer(VOCAB_SIZE, VOCAB_SIZE, d_model=8, num_heads=2, d_ff=16)
+    batch = make_reversal_batch(2, 2, 3, torch.Generator().manual_seed(0))
+    with pytest.raises((TypeError, ValueError), match=message):
+        train(model, lambda step: batch, 1, **kwargs)

@@ -250,3 +250,50 @@ def test_decoder_layer_ignores_padded_memory():
     changed = memory.clone()
     changed[0, -2:] = 100.0
     torch.testing.assert_close(layer(x, changed, None, memory_pad)[0], layer(x, memory, None, memory_pad)[0])
+
+
+# ---------------------------------------------------------------- named errors (issue 12)
+
+
+@pytest.mark.parametrize(
+    "args, error, message",
+    [
+        ((4, -1), ValueError, "d_ff must be a positive int, got -1"),
+        ((4, 0), ValueError, "d_ff must be a positive int, got 0"),
+        ((0, 4), ValueError, "d_model must be a positive int, got 0"),
+        ((4, 8.0), TypeError, "d_ff must be a positive int, got float"),
+        ((4, 8, 1.0), ValueError, r"dropout must be in \[0, 1\), got 1.0"),
+    ],
+)
+def test_feed_forward_rejects_bad_sizes_by_name(args, error, message):
+    with pytest.raises(error, match=message):
+        FeedForward(*args)
+
+
+def test_feed_forward_rejects_the_wrong_width_in_its_words():
+    with pytest.raises(ValueError, match=r"x must have shape \(B, T, d_model=4\), got \(2, 3, 5\)"):
+        FeedForward(4, 8)(torch.zeros(2, 3, 5))
+
+
+def test_feed_forward_rejects_an_input_of_another_dtype():
+    with pytest.raises(
+        TypeError, match=r"x has dtype torch.float64 but the layer's parameters are torch.float32"
+    ):
+        FeedForward(4, 8)(torch.zeros(2, 3, 4, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_encoder_layer_rejects_the_wrong_width_before_its_layer_norm(norm_first):
+    with pytest.raises(ValueError, match=r"x must have shape \(B, T, d_model=8\), got \(2, 5, 6\)"):
+        EncoderLayer(D, H, D_FF, norm_first=norm_first)(torch.zeros(2, 5, 6))
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_decoder_layer_rejects_memory_of_the_wrong_width(norm_first):
+    with pytest.raises(ValueError, match=r"memory must have shape \(B, T, d_model=8\), got \(2, 6, 4\)"):
+        DecoderLayer(D, H, D_FF, norm_first=norm_first)(torch.zeros(2, 5, D), torch.zeros(2, 6, 4))
+
+
+def test_layers_reject_a_norm_first_that_is_not_a_bool():
+    with pytest.raises(TypeError, match="norm_first must be True or False, got str"):
+        EncoderLayer(D, H, D_FF, norm_first="yes")

@@ -224,3 +224,28 @@ def test_to_torch_mha_mask_does_not_mutate_its_input():
 def test_to_torch_mha_mask_rejects_a_non_bool_mask():
     with pytest.raises(TypeError, match=r"mask must be a bool tensor .*got dtype torch.float32"):
         to_torch_mha_mask(torch.ones(3, 3))
+
+
+# ---------------------------------------------------------------- named errors (issue 12)
+
+
+@pytest.mark.parametrize("dtype", [torch.bool, torch.int64, "float32"])
+def test_to_additive_mask_rejects_a_dtype_that_cannot_hold_minus_inf(dtype):
+    with pytest.raises(TypeError, match=r"dtype must be a float torch\.dtype"):
+        to_additive_mask(causal_mask(3), dtype=dtype)
+
+
+@pytest.mark.parametrize("pad_id", [torch.tensor([0, 1]), 2.5, None, True])
+def test_padding_mask_rejects_a_pad_id_that_is_not_one_int(pad_id):
+    with pytest.raises(TypeError, match="pad_id must be one int token id"):
+        padding_mask(torch.tensor([[1, 2, 0]]), pad_id)
+
+
+def test_causal_mask_rejects_an_unknown_device():
+    with pytest.raises(ValueError, match="device 'nope' is not a device torch knows"):
+        causal_mask(3, device="nope")
+
+
+def test_combine_masks_rejects_masks_on_different_devices():
+    with pytest.raises(ValueError, match=r"masks\[1\] is on device meta"):
+        combine_masks(causal_mask(3), causal_mask(3, device="meta"))

@@ -258,3 +258,85 @@ def test_greedy_decode_switches_dropout_off():
 def test_greedy_decode_rejects_a_max_len_that_is_not_a_positive_int(max_len):
     with pytest.raises(ValueError, match=f"max_len must be a positive int, got {max_len!r}"):
         greedy_decode(make_model(), src_tokens(), max_len=max_len, bos_id=BOS, eos_id=EOS)
+
+
+# ---------------------------------------------------------------- named errors (issue 12)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"d_model": 0}, ValueError, "d_model must be a positive int, got 0"),
+        ({"src_vocab_size": 0}, ValueError, "src_vocab_size must be a positive int, got 0"),
+        ({"tgt_vocab_size": 0}, ValueError, "tgt_vocab_size must be a positive int, got 0"),
+        ({"num_encoder_layers": -1}, ValueError, "num_encoder_layers must be an int >= 0, got -1"),
+        ({"num_decoder_layers": 1.0}, ValueError, "num_decoder_layers must be an int >= 0, got 1.0"),
+        ({"d_model": 16, "num_heads": 3}, ValueError, "d_model=16 is not divisible by num_heads=3"),
+        ({"pad_id": 11}, ValueError, r"pad_id=11 is not a token id of both vocabularies \(0..10\)"),
+        ({"pad_id": 0.5}, TypeError, "pad_id must be an int token id or None"),
+        ({"dropout": 1.0}, ValueError, "dropout must be in"),
+    ],
+)
+def test_transformer_rejects_bad_hyperparameters_by_name(kwargs, error, message):
+    options = {"src_vocab_size": SRC_V, "tgt_vocab_size": TGT_V, "d_model": D, "num_heads": H, **kwargs}
+    with pytest.raises(error, match=message):
+        Transformer(**options)
+
+
+@pytest.mark.parametrize("token", [SRC_V, -1])
+def test_transformer_rejects_source_ids_outside_the_vocabulary(token):
+    src = src_tokens().clone()
+    src[0, 0] = token
+    with pytest.raises(
+        ValueError, match=rf"src holds token id {token}, outside the vocabulary 0..{SRC_V - 1}"
+    ):
+        make_model()(src, tgt_tokens())
+
+
+def test_transformer_rejects_src_and_tgt_of_different_batch_sizes():
+    with pytest.raises(ValueError, match="src has batch size 2 but tgt has 1"):
+        make_model()(torch.ones(2, 3, dtype=torch.long), torch.ones(1, 4, dtype=torch.long))
+
+
+def test_transformer_rejects_an_empty_target_by_its_name():
+    with pytest.raises(ValueError, match=r"tgt must hold at least one token per row, got shape \(2, 0\)"):
+        make_model()(src_tokens(), torch.ones(2, 0, dtype=torch.long))
+
+
+def test_transformer_rejects_a_bool_target_by_its_name():
+    with pytest.raises(TypeError, match=r"tgt must hold integer token ids, got dtype torch.bool"):
+        make_model()(src_tokens(), tgt_tokens().bool())
+
+
+def test_decode_rejects_memory_of_another_batch_size():
+    model = make_model()
+    memory = model.encode(src_tokens())
+    with pytest.raises(ValueError, match="tgt has batch size 1 but memory has 2"):
+        model.decode(tgt_tokens()[:1], memory)
+
+
+@pytest.mark.parametrize(
+    "bos_id, error, message",
+    [
+        (99, ValueError, rf"bos_id=99 is not in the target vocabulary 0..{TGT_V - 1}"),
+        (1.5, TypeError, "bos_id must be an int token id, got float"),
+    ],
+)
+def test_greedy_decode_rejects_a_bos_id_outside_the_vocabulary(bos_id, error, message):
+    with pytest.raises(error, match=message):
+        greedy_decode(make_model(), src_tokens(), 3, bos_id=bos_id, eos_id=2)
+
+
+def test_greedy_decode_rejects_a_max_len_beyond_the_positional_table():
+    with pytest.raises(
+        ValueError, match=r"max_len=20 is more positions than the model has encodings for \(model.max_len=8\)"
+    ):
+        greedy_decode(make_model(max_len=8), src_tokens(), 20, bos_id=1, eos_id=2)
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.uint8])
+def test_transformer_accepts_any_integer_token_dtype(dtype):
+    model = make_model()
+    torch.testing.assert_close(
+        model(src_tokens().to(dtype), tgt_tokens().to(dtype)), model(src_tokens(), tgt_tokens())
+    )

@@ -548,3 +548,159 @@ def test_mha_rejects_a_float_mask_and_says_how_to_convert():
     x = torch.randn(2, 3, D, dtype=torch.float64)
     with pytest.raises(TypeError, match=r"mask\.bool\(\).*to_additive_mask"):
         mha(x, x, x, mask=torch.ones(3, 3))
+
+
+# ------------------------------------------------------- the packed QKV weight is kept, and stays right
+
+
+def self_attention_output(mha: MultiHeadAttention, x: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return mha(x, x, x, need_weights=False)[0]
+
+
+def separate_projections_output(mha: MultiHeadAttention, x: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return mha(x, x.clone(), x.clone(), need_weights=False)[0]  # q, k, v projected one by one
+
+
+def test_mha_reuses_the_packed_qkv_weight_between_no_grad_calls():
+    mha = MultiHeadAttention(D, H).eval()
+    x = torch.randn(2, 5, D)
+    self_attention_output(mha, x)
+    packed = mha._packed[1]
+    self_attention_output(mha, x)
+    assert mha._packed[1] is packed
+
+
+def test_mha_packed_weight_follows_an_optimizer_step():
+    mha = MultiHeadAttention(D, H)
+    x = torch.randn(2, 5, D)
+    before = self_attention_output(mha, x)
+    opt = torch.optim.SGD(mha.parameters(), lr=0.5)
+    mha(x, x, x)[0].square().sum().backward()
+    opt.step()
+    after = self_attention_output(mha, x)
+    assert (after - before).abs().max() > 1e-3  # the step changed the output...
+    torch.testing.assert_close(after, separate_projections_output(mha, x))  # ...and the packed path saw it
+
+
+def test_mha_packed_weight_follows_load_state_dict_and_in_place_writes():
+    mha, other = MultiHeadAttention(D, H), MultiHeadAttention(D, H)
+    x = torch.randn(2, 5, D)
+    self_attention_output(mha, x)
+    mha.load_state_dict(other.state_dict())
+    torch.testing.assert_close(self_attention_output(mha, x), self_attention_output(other, x))
+    with torch.no_grad():
+        mha.k_proj.bias.add_(1.0)
+    torch.testing.assert_close(self_attention_output(mha, x), separate_projections_output(mha, x))
+
+
+def test_mha_packed_weight_follows_a_new_parameter_and_a_dtype_change():
+    mha = MultiHeadAttention(D, H)
+    x = torch.randn(2, 5, D)
+    self_attention_output(mha, x)
+    mha.v_proj.weight = nn.Parameter(torch.randn(D, D))
+    torch.testing.assert_close(self_attention_output(mha, x), separate_projections_output(mha, x))
+    mha = mha.double()
+    torch.testing.assert_close(
+        self_attention_output(mha, x.double()), separate_projections_output(mha, x.double())
+    )
+
+
+def test_mha_from_torch_after_a_call_gives_torch_numbers():
+    theirs = nn.MultiheadAttention(D, H, batch_first=True).eval()
+    ours = MultiHeadAttention.from_torch(theirs).eval()
+    x = torch.randn(2, 5, D)
+    self_attention_output(ours, x)
+    with torch.no_grad():
+        theirs.in_proj_weight.mul_(2.0)
+    ours.load_state_dict(MultiHeadAttention.from_torch(theirs).state_dict())
+    with torch.no_grad():
+        ref, _ = theirs(x, x, x, need_weights=False)
+    torch.testing.assert_close(self_attention_output(ours, x), ref)
+
+
+def test_mha_gradients_reach_q_k_v_projections_after_no_grad_calls():
+    mha = MultiHeadAttention(D, H)
+    x = torch.randn(2, 5, D)
+    self_attention_output(mha, x)  # fills the packed cache
+    mha(x, x, x)[0].sum().backward()
+    ref = MultiHeadAttention(D, H)
+    ref.load_state_dict(mha.state_dict())
+    ref(x, x.clone(), x.clone())[0].sum().backward()
+    for name in ("q_proj", "k_proj", "v_proj"):
+        torch.testing.assert_close(getattr(mha, name).weight.grad, getattr(ref, name).weight.grad)
+
+
+def test_mha_deepcopy_and_pickle_do_not_carry_the_cache():
+    import copy
+    import pickle
+
+    mha = MultiHeadAttention(D, H)
+    x = torch.randn(2, 5, D)
+    self_attention_output(mha, x)
+    twin = copy.deepcopy(mha)
+    assert twin._packed is None
+    with torch.no_grad():
+        twin.q_proj.weight.zero_()
+    torch.testing.assert_close(self_attention_output(twin, x), separate_projections_output(twin, x))
+    assert pickle.loads(pickle.dumps(mha))._packed is None
+
+
+# ---------------------------------------------------------------- named errors
+
+
+def test_mha_rejects_an_input_of_another_dtype_than_its_parameters():
+    mha = MultiHeadAttention(D, H)
+    x = torch.randn(2, 3, D, dtype=torch.float64)
+    with pytest.raises(
+        TypeError,
+        match=r"query has dtype torch.float64 but this MultiHeadAttention's parameters are torch.float32",
+    ):
+        mha(x, x, x)
+
+
+def test_mha_rejects_integer_inputs():
+    x = torch.ones(2, 3, D, dtype=torch.long)
+    with pytest.raises(TypeError, match=r"query has dtype torch.int64"):
+        MultiHeadAttention(D, H)(x, x, x)
+
+
+def test_mha_rejects_query_and_key_of_different_batch_sizes():
+    q, kv = torch.randn(2, 3, D), torch.randn(1, 4, D)
+    with pytest.raises(ValueError, match=r"same batch size B, got 2, 1 and 1"):
+        MultiHeadAttention(D, H)(q, kv, kv)
+
+
+def test_mha_rejects_a_cache_filled_with_another_layout():
+    x = torch.randn(2, 1, D)
+    cache = KVCache(key=torch.zeros(3, H, 4, D // H), value=torch.zeros(3, H, 4, D // H))
+    with pytest.raises(
+        ValueError, match=r"cache.key must have shape \(B=2, H=2, T_past, Dh=4\), got \(3, 2, 4, 4\)"
+    ):
+        MultiHeadAttention(D, H)(x, x, x, cache=cache)
+
+
+def test_mha_rejects_a_cache_that_is_not_a_kv_cache():
+    x = torch.randn(2, 1, D)
+    with pytest.raises(TypeError, match="cache must be a KVCache or None, got dict"):
+        MultiHeadAttention(D, H)(x, x, x, cache={})
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"dropout": float("nan")}, "dropout must be finite"),
+        ({"dropout": "0.1"}, "dropout must be a real number"),
+        ({"bias": 1}, "bias must be True or False"),
+    ],
+)
+def test_mha_rejects_bad_constructor_arguments_by_name(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        MultiHeadAttention(D, H, **kwargs)
+
+
+def test_mha_rejects_need_weights_that_is_not_a_bool():
+    x = torch.randn(2, 3, D)
+    with pytest.raises(TypeError, match="need_weights must be True or False, got NoneType"):
+        MultiHeadAttention(D, H)(x, x, x, need_weights=None)

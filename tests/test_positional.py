@@ -141,3 +141,37 @@ def test_module_rejects_a_start_that_is_not_a_non_negative_int(start):
 def test_module_rejects_an_odd_d_model():
     with pytest.raises(ValueError, match="d_model must be even"):
         PositionalEncoding(5)
+
+
+# ---------------------------------------------------------------- named errors (issue 12)
+
+
+@pytest.mark.parametrize("base", [float("nan"), float("inf"), 0, -2.0, 1.0])
+def test_encoding_rejects_a_base_that_is_not_a_finite_number_above_one(base):
+    with pytest.raises(ValueError, match="base must be a finite number > 1"):
+        sinusoidal_positional_encoding(4, 8, base=base)
+
+
+def test_encoding_rejects_a_base_that_is_not_a_number():
+    with pytest.raises(TypeError, match="base must be a real number, got str"):
+        sinusoidal_positional_encoding(4, 8, base="10000")
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.bool])
+def test_module_rejects_integer_activations_instead_of_truncating_the_encoding(dtype):
+    with pytest.raises(TypeError, match="x must be float activations"):
+        PositionalEncoding(4, max_len=8)(torch.zeros(1, 2, 4, dtype=dtype))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_module_returns_the_dtype_of_its_input(dtype):
+    x = torch.zeros(1, 3, 4, dtype=dtype)
+    out = PositionalEncoding(4, max_len=8)(x)
+    assert out.dtype == dtype
+    torch.testing.assert_close(out.float(), sinusoidal_positional_encoding(3, 4)[None], atol=1e-2, rtol=0)
+
+
+@pytest.mark.parametrize("dropout", [-0.1, 1.0, float("nan"), "0.1"])
+def test_module_rejects_a_dropout_outside_zero_one(dropout):
+    with pytest.raises(ValueError, match="dropout must be a number in"):
+        PositionalEncoding(4, dropout=dropout)
