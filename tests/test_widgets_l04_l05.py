@@ -162,8 +162,13 @@ def generation() -> tuple[attn_lib.Transformer, torch.Tensor, torch.Tensor]:
     torch.manual_seed(3)
     model = attn_lib.Transformer(len(VOCAB), len(VOCAB), 16, 2, 1, 2, 32, max_len=16).eval()
     src = torch.tensor([[3, 5, 7, 9, 10]])
-    ys = attn_lib.greedy_decode(model, src, max_len=5, bos_id=BOS, eos_id=-1)  # never stops early
-    return model, src, ys
+    ys = torch.tensor([[BOS]])  # (1, 1); greedy decoding written out, so that it never stops at EOS
+    with torch.no_grad():
+        memory = model.encode(src)  # (1, S, D)
+        for _ in range(5):
+            next_id = model.decode(ys, memory, model.src_mask(src))[:, -1].argmax(-1, keepdim=True)  # (1, 1)
+            ys = torch.cat([ys, next_id], dim=1)
+    return model, src, ys  # ys: (1, 6), BOS and 5 greedy tokens
 
 
 def test_prefix_attention_rows_equal_the_teacher_forced_map(generation):
