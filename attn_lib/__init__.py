@@ -7,6 +7,7 @@ reads bool masks the opposite way; convert with :func:`to_torch_mha_mask`.
 
 from .attention import scaled_dot_product_attention, softmax
 from .layers import DecoderLayer, EncoderLayer, FeedForward
+from .lm import DecoderOnlyLM, ablation_mask, induction_score, previous_token_score
 from .masks import causal_mask, combine_masks, padding_mask, to_additive_mask, to_torch_mha_mask
 from .model import AttentionMaps, Decoder, Encoder, Transformer, greedy_decode
 from .multihead import KVCache, MultiHeadAttention, merge_heads, split_heads
@@ -16,6 +17,7 @@ __all__ = [
     "AttentionMaps",
     "Decoder",
     "DecoderLayer",
+    "DecoderOnlyLM",
     "Encoder",
     "EncoderLayer",
     "FeedForward",
@@ -23,11 +25,14 @@ __all__ = [
     "MultiHeadAttention",
     "PositionalEncoding",
     "Transformer",
+    "ablation_mask",
     "causal_mask",
     "combine_masks",
     "greedy_decode",
+    "induction_score",
     "merge_heads",
     "padding_mask",
+    "previous_token_score",
     "scaled_dot_product_attention",
     "sinusoidal_positional_encoding",
     "softmax",
