@@ -18,25 +18,32 @@
 #     version: 3.11.7
 # ---
 
+
 # %% [markdown]
-# # 08 · What attention costs, and how real systems make it cheaper
+# # 08 · What attention costs, and what really makes it cheap
 #
 # Every query meets every key: that is what makes attention powerful, and what makes it expensive.
 # For a sequence of T tokens the score matrix QKᵀ has T × T entries, per head, per layer. This lesson
-# measures that cost on this machine and then looks at three ways practitioners avoid paying it:
+# measures where the time and memory go on this machine, and what FlashAttention-style kernels,
+# PyTorch's fused kernel and the KV cache change, and what they do not.
 #
 # **Learning goals.** After this lesson you can
-# 1. say how the memory and time of attention grow with the sequence length T (like T², slope 2 on
-#    a log-log plot), and compute the size of a score matrix in bytes;
-# 2. explain the **KV cache** that every text generator uses, and measure its speed-up (same tokens);
-# 3. derive **online softmax**, a softmax computed one chunk at a time with a running maximum and a
-#    rescaled running sum, and use it for exact attention that never builds the T × T matrix
-#    (`chunked_attention`, the idea behind FlashAttention);
-# 4. tell which kernel PyTorch's fused `scaled_dot_product_attention` runs on this CPU, and what it
-#    saves in time and memory.
+# 1. count the FLOPs and the bytes moved by a block of attention, and explain from measurements
+#    why skinny steps (few keys at a time, all queries at once) are slow: memory traffic, not call
+#    overhead;
+# 2. derive **online softmax** (a running maximum and a rescaled running sum) and use it for exact
+#    attention without the T × T matrix, chunked over keys (`chunked_attention`) or **tiled** over
+#    query blocks × key blocks like FlashAttention (`tiled_attention`);
+# 3. show by measurement that these methods, PyTorch's fused kernel included, still do **O(T²)
+#    work**: what they save is memory (and, on a GPU, trips to memory), not arithmetic;
+# 4. explain the **backward pass** of tiled attention: keep one log-sum-exp per query instead of the
+#    T × T weights, and recompute the weights block by block; measure the training memory;
+# 5. use a **KV cache** for generation, say why each step still costs O(t), give the new token its
+#    position offset, and name the cure for cache memory (grouped-query / multi-query attention).
 #
 # Timings depend on the machine and on what else runs on it: cells that print a measured time or
-# memory say so, and the conclusions rest on ratios and on checks that do not depend on the clock.
+# memory say so; their claims are asserted in the cell with generous margins, and the conclusions
+# rest on ratios and on checks that do not depend on the clock.
 
 # %%
 import itertools
@@ -49,7 +56,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from IPython.display import display
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from attn_lib import MultiHeadAttention, Transformer, causal_mask, greedy_decode, scaled_dot_product_attention
@@ -59,13 +66,22 @@ from attn_lib.efficient import (
     measure_time,
     online_softmax_steps,
     operators_called,
+    tiled_attention,
 )
-from attn_lib.widgets import format_bytes, plot_score_memory, score_memory
+from attn_lib.widgets import format_bytes, score_memory
+from attn_lib.widgets.lesson08 import plot_tile_choice, step_cost
 
 torch.manual_seed(0)
 torch.set_num_threads(1)  # one thread: reproducible sums, and timings that do not fight over cores
 torch.set_printoptions(precision=4, sci_mode=False)
 MiB = 2**20
+
+
+def median_time(fn, repeats=3):
+    """Median wall-clock seconds of ``repeats`` calls after one warm-up."""
+    return statistics.median(measure_time(fn, repeats=repeats))
+
+
 print("torch", torch.__version__, "| threads:", torch.get_num_threads())
 
 # %% [markdown]
@@ -102,80 +118,71 @@ else:
 
 # %% [markdown]
 # Work grows the same way: computing QKᵀ takes T · T · Dh multiply-adds per head, and so does
-# multiplying the weights with V.
+# multiplying the weights with V. The question of this lesson is which of the two, the arithmetic
+# or the memory, a method really saves.
+
+# %% [markdown]
+# ## 2 · Where the time goes: arithmetic and bytes moved
 #
-# ### Measured: time and memory against T
-#
-# Let us measure `attn_lib.scaled_dot_product_attention` (the explicit formula of lesson 02) for
-# T = 128 … 2048, with 8 heads of head_dim 64. `measure_peak_memory(fn)` reads the PyTorch
-# profiler's allocation events and returns the largest amount of tensor memory alive at once while
-# `fn` runs; `measure_time(fn)` returns wall-clock seconds of repeated calls (we keep the fastest,
-# the one least disturbed by other programs). No autograd here (`torch.no_grad()`): the library then
-# overwrites the scores with the weights in place, so one T × T block is alive at a time. Measured
-# numbers, so this cell's output changes from run to run:
+# A CPU (or GPU) core can do far more arithmetic per second than its main memory can deliver
+# numbers: roughly, tens of FLOPs per byte fetched. A computation whose **arithmetic intensity**
+# (FLOPs per byte moved) is lower than that waits for memory. Counting for one step of online
+# softmax (section 3 derives it) where `rows` queries meet `keys` keys of width d: two matmuls, 4 ·
+# rows · keys · d FLOPs; bytes moved, if nothing stays in a cache: the queries, the key and value
+# block, the accumulator read and written, and the score block written and read a few times.
+# `step_cost` (in `attn_lib.widgets.lesson08`) does the counting:
+
+# %%
+print(f"{'rows x keys':>12s}  {'MFLOP':>7s}  {'MiB moved':>9s}  {'FLOP/byte':>9s}")
+for rows, keys in [(2048, 4), (2048, 64), (2048, 256), (256, 256)]:
+    c = step_cost(rows, keys, head_dim=64)
+    print(f"{rows:>5d} x {keys:<4d}  {c['flops'] / 1e6:7.1f}  {c['bytes'] / MiB:9.2f}  {c['intensity']:9.1f}")
+assert step_cost(2048, 4, 64)["intensity"] < 1.5 < 8 < step_cost(2048, 256, 64)["intensity"]
+
+# %% [markdown]
+# A step over 4 keys with all 2048 queries does about one FLOP per byte: it reads the whole query
+# matrix and rewrites the whole accumulator to do a sliver of arithmetic. Measured: the same 512
+# steps (T_k = 2048 keys in chunks of C = 4) with 64 queries and with 2048 queries, and the pieces of
+# one step: rescaling the accumulator (`acc.mul_`), the skinny matmul `q @ k_chunkᵀ`, and a call on a
+# one-element tensor (what a PyTorch call costs when there is nothing to do). Measured times, so
+# the output changes from run to run; the claims are asserted:
 
 # %% tags=["nbval-ignore-output"]
-lengths = [128, 256, 512, 1024, 2048]
-peak_bytes, seconds = [], []
+T_k, C = 2048, 4
+k, v = torch.randn(2, 1, 4, T_k, 64).unbind(0)  # each (B, H, T_k, Dh) = (1, 4, 2048, 64)
+per_step = {}
 with torch.no_grad():
-    for T in lengths:
-        q, k, v = torch.randn(3, 1, H, T, Dh).unbind(0)  # each (B, H, T, Dh) = (1, 8, T, 64)
-
-        def explicit(q=q, k=k, v=v):
-            return scaled_dot_product_attention(q, k, v)
-
-        peak_bytes.append(measure_peak_memory(explicit))
-        seconds.append(min(measure_time(explicit, repeats=3)))
-        print(f"T={T:5d}: peak {peak_bytes[-1] / MiB:7.1f} MiB (one score block: "
-              f"{score_memory(T, T, num_heads=H)['explicit'] / MiB:6.1f} MiB), time {seconds[-1] * 1e3:7.1f} ms")
-
-# %% [markdown]
-# On log-log axes a power law T^p is a straight line of slope p. Fitting a line through the last
-# three points (where the T² part dominates the small linear parts such as the output):
-
-
-# %%
-def loglog_slope(xs: list[float], ys: list[float]) -> float:
-    """Least-squares slope of log(y) against log(x)."""
-    lx, ly = torch.tensor(xs, dtype=torch.float64).log(), torch.tensor(ys, dtype=torch.float64).log()
-    return float(((lx - lx.mean()) * (ly - ly.mean())).sum() / ((lx - lx.mean()) ** 2).sum())
-
-
-memory_slope = loglog_slope(lengths[-3:], peak_bytes[-3:])
-time_slope = loglog_slope(lengths[-3:], seconds[-3:])
-print("memory grows like T^p with p between 1.8 and 2.1:", 1.8 < memory_slope < 2.1)
-
-# %% tags=["nbval-ignore-output"]
-print(f"fitted slopes: memory {memory_slope:.2f}, time {time_slope:.2f}")
-
-# %%
-theory = [score_memory(T, T, num_heads=H)["explicit"] / MiB for T in lengths]
-fig, (ax_m, ax_t) = plt.subplots(1, 2, figsize=(9, 3.6))
-ax_m.loglog(lengths, [b / MiB for b in peak_bytes], "o-", color="#e76f51", label="measured peak")
-ax_m.loglog(lengths, theory, "k--", lw=1, label="one (1, 8, T, T) block: 32·T² bytes")
-ax_m.set_ylabel("peak memory (MiB)")
-ax_m.set_title(f"memory: slope {memory_slope:.1f}", fontsize=10)
-ax_t.loglog(lengths, [s * 1e3 for s in seconds], "o-", color="#264653", label="measured")
-guide = [seconds[-1] * 1e3 * (T / lengths[-1]) ** 2 for T in lengths]
-ax_t.loglog(lengths, guide, "k--", lw=1, label="slope 2 guide")
-ax_t.set_ylabel("time (ms, fastest of 3)")
-ax_t.set_title(f"time: slope {time_slope:.1f} at large T", fontsize=10)
-for ax in (ax_m, ax_t):
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("sequence length T (tokens)")
-    ax.legend(fontsize=8)
-fig.suptitle(f"Attention's cost grows like T²: doubling T multiplies the memory by {2**memory_slope:.1f} "
-             f"and the time by {2**time_slope:.1f} (fitted, large T)", fontsize=11)
-fig.tight_layout()
-plt.show()
+    for T_q in (64, 2048):
+        q = torch.randn(1, 4, T_q, 64)  # (1, 4, T_q, 64)
+        per_step[T_q] = median_time(lambda q=q: chunked_attention(q, k, v, chunk_size=C), 3 if T_q == 64 else 1) / (T_k // C)
+        print(f"T_q = {T_q:4d}: {per_step[T_q] * 1e6:7.0f} µs per step ({T_k // C} steps)")
+    acc, k_c, tiny = torch.randn(1, 4, 2048, 64), k[..., :C, :], torch.zeros(1)
+    op_time = {
+        "acc.mul_(rescale), acc (1, 4, 2048, 64)": median_time(lambda: acc.mul_(1.0), repeats=20),
+        "q @ k_chunkᵀ, (2048 x 64) @ (64 x 4)": median_time(lambda: q @ k_c.transpose(-2, -1), repeats=20),
+        "a call with nothing to do (1 element)": median_time(lambda: tiny.mul_(1.0), repeats=20),
+    }
+for name, sec in op_time.items():
+    print(f"{name:42s} {sec * 1e6:7.1f} µs")
+ratio = per_step[2048] / per_step[64]
+print(f"a step with 2048 queries takes {ratio:.1f}x as long as with 64")
+assert ratio > 3, ratio  # call overhead would not depend on T_q; memory traffic grows with it
+assert op_time["acc.mul_(rescale), acc (1, 4, 2048, 64)"] > 3 * op_time["a call with nothing to do (1 element)"]
 
 # %% [markdown]
-# The memory follows the T² line almost exactly: the score block *is* the memory. The time has a
-# slope of about 2 at large T (the fitted value is printed above; a block that no longer fits in the
-# CPU caches can push it above 2), while at small T fixed costs, such as calling the kernels, flatten
-# the curve. The rest of this lesson is about not paying these costs where they can be avoided.
+# The number of steps is the same in both runs, so the call overhead is the same; yet the step with
+# 32× more queries takes several times longer (the printed ratio: 8× to 11× in our runs). One
+# call with nothing to do costs a few µs, while rescaling the accumulator and the skinny matmul each
+# cost tens to hundreds: **the cost of a tiny chunk is the O(T_q · d) memory traffic of each step**
+# (re-reading Q, rescaling the accumulator, matmuls of intensity about C), not the per-call overhead.
 #
-# ## 2 · Online softmax: a softmax one chunk at a time
+# That is why FlashAttention tiles the **queries** too: a block of B_q queries and its accumulator
+# (here 256 × 64 floats = 64 KiB per head) stay in fast memory (registers and on-chip memory on a
+# GPU, the caches on a CPU) while the key blocks stream past; each key block is read once per query
+# block. We measure that contrast in section 4.
+
+# %% [markdown]
+# ## 3 · Online softmax: a softmax one chunk at a time
 #
 # The T × T matrix exists only because the softmax of a row needs the whole row: its maximum (for
 # stability, lesson 02) and its sum. Can a row be processed in chunks? One identity makes it
@@ -281,199 +288,182 @@ print("F.scaled_dot_product_attention, query 0:",
       F.scaled_dot_product_attention(q, k, v, attn_mask=no_keys)[0, 0, 0, :4], "...")
 
 # %% [markdown]
-# What changes with C is memory and time. For T = 2048 and 4 heads (the explicit scores would be
-# 64 MiB), measured for chunk sizes from 4 to T, each time the median of 5 runs (the machine is
-# noisy, so this cell's output changes from run to run):
-
-# %% tags=["nbval-ignore-output"]
-T = 2048
-q, k, v = torch.randn(3, 1, 4, T, Dh).unbind(0)  # each (1, 4, 2048, 64)
-chunk_sizes = [4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048]
-chunk_peak, chunk_seconds = [], []
-with torch.no_grad():
-    for C in chunk_sizes:
-
-        def chunked(C=C):
-            return chunked_attention(q, k, v, chunk_size=C)
-
-        chunk_peak.append(measure_peak_memory(chunked))
-        chunk_seconds.append(statistics.median(measure_time(chunked, repeats=5)))
-        print(f"C={C:5d}: peak {chunk_peak[-1] / MiB:6.1f} MiB, time {chunk_seconds[-1] * 1e3:6.1f} ms")
-fastest = min(chunk_seconds)
-print(f"fastest at C={chunk_sizes[chunk_seconds.index(fastest)]}; "
-      f"C={chunk_sizes[0]} takes {chunk_seconds[0] / fastest:.1f}x as long, C={T} {chunk_seconds[-1] / fastest:.1f}x")
+# ## 4 · Key-only chunks against query × key tiles
+#
+# `chunked_attention` walks over the keys only, with all T_q queries in every step; its score block
+# is `(B, H, T_q, C)`. `attn_lib.efficient.tiled_attention(query, key, value, mask, block_q,
+# block_k)` also splits the queries into blocks of B_q and runs the online softmax per query block:
+# its score block is `(B, H, B_q, B_k)`, whatever T is. It is exact too, masks and fully masked rows
+# included, and it returns, besides the output, the **log-sum-exp** of each row, lse = m + log ℓ
+# (section 7 needs it). Checked against PyTorch, with block sizes that do not divide T:
 
 # %%
-block = [score_memory(T, C, num_heads=4)["chunked"] / MiB for C in chunk_sizes]
-fig, (ax_m, ax_t) = plt.subplots(1, 2, figsize=(9, 3.6))
-ax_m.loglog(chunk_sizes, [b / MiB for b in chunk_peak], "o-", color="#2a9d8f", label="measured peak")
-ax_m.loglog(chunk_sizes, block, "k--", lw=1, label="one (1, 4, T, C) score block (slope 1)")
-ax_m.set_ylabel("peak memory (MiB, log scale)")
-ax_m.set_title("memory: a T×C block (slope 1) plus a constant", fontsize=10)
-ax_t.loglog(chunk_sizes, [s * 1e3 for s in chunk_seconds], "o-", color="#264653")
-ax_t.set_ylabel("time (ms, median of 5, log scale)")
-ax_t.set_title(f"time: tiny chunks are slowest (C={chunk_sizes[0]}: "
-               f"{chunk_seconds[0] / fastest:.0f}× the fastest)", fontsize=10)
-for ax in (ax_m, ax_t):
+q, k, v = torch.randn(3, 2, 4, 300, 32).unbind(0)  # each (B, H, T, Dh) = (2, 4, 300, 32)
+mask = causal_mask(300)  # (T, T)
+mask_0 = mask.clone()
+mask_0[0] = False  # query 0 may attend to nothing
+for bq, bk in [(1, 7), (64, 64), (100, 300), (512, 512)]:
+    out, lse = tiled_attention(q, k, v, mask=mask_0, block_q=bq, block_k=bk)  # (2, 4, 300, 32), (2, 4, 300)
+    err = (out - F.scaled_dot_product_attention(q, k, v, attn_mask=mask_0)).abs().max().item()
+    print(f"B_q={bq:3d}, B_k={bk:3d}: max |diff| to PyTorch < 1e-5: {err < 1e-5}")
+scores = (q @ k.transpose(-2, -1) / math.sqrt(32)).masked_fill(~mask_0, float("-inf"))  # (2, 4, 300, 300)
+torch.testing.assert_close(lse[..., 1:], torch.logsumexp(scores, dim=-1)[..., 1:])
+print("query 0 (nothing to attend to): output all 0:", bool((out[..., 0, :] == 0).all()), "| lse:", lse[0, 0, 0].item())
+print("lse equals torch.logsumexp of the masked scores (assert_close): True")
+
+# %% [markdown]
+# Now time and memory against the key block size, both ways: key-only chunks of C, and tiles with
+# B_q = 256 queries and B_k = C keys, at T = 1024 with 4 heads (the explicit scores would be 16 MiB).
+# Medians of 3 runs; measured, so the output changes from run to run:
+
+# %% tags=["nbval-ignore-output"]
+T = 1024
+q, k, v = torch.randn(3, 1, 4, T, 64).unbind(0)  # each (1, 4, 1024, 64)
+chunk_sizes = [4, 16, 64, 256, 1024]
+sweep = {"key-only chunks (T_q x C)": ([], []), "tiles (256 x C)": ([], [])}
+with torch.no_grad():
+    for C in chunk_sizes:
+        for name, fn in {
+            "key-only chunks (T_q x C)": lambda C=C: chunked_attention(q, k, v, chunk_size=C),
+            "tiles (256 x C)": lambda C=C: tiled_attention(q, k, v, block_q=256, block_k=C),
+        }.items():
+            sweep[name][0].append(median_time(fn))
+            sweep[name][1].append(measure_peak_memory(fn))
+        print(f"C={C:5d}: key-only {sweep['key-only chunks (T_q x C)'][0][-1] * 1e3:6.0f} ms, "
+              f"{sweep['key-only chunks (T_q x C)'][1][-1] / MiB:5.1f} MiB | tiles "
+              f"{sweep['tiles (256 x C)'][0][-1] * 1e3:6.0f} ms, {sweep['tiles (256 x C)'][1][-1] / MiB:5.1f} MiB")
+best_chunk, best_tile = min(sweep["key-only chunks (T_q x C)"][0]), min(sweep["tiles (256 x C)"][0])
+assert sweep["key-only chunks (T_q x C)"][0][0] > 2 * best_chunk  # tiny key-only chunks are slow
+assert best_tile < 1.5 * best_chunk  # at good block sizes tiling costs no time ...
+assert sweep["tiles (256 x C)"][1][-1] < sweep["key-only chunks (T_q x C)"][1][-1] / 2  # ... and less memory
+
+# %%
+fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9.5, 3.6))
+for (name, (secs, peaks)), colour, marker in zip(sweep.items(), ["#0072b2", "#e69f00"], ["o", "s"], strict=True):
+    ax_t.loglog(chunk_sizes, [s * 1e3 for s in secs], marker + "-", color=colour, label=name)
+    ax_m.loglog(chunk_sizes, [p / MiB for p in peaks], marker + "-", color=colour, label=name)
+for ax in (ax_t, ax_m):
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("chunk size C (keys per step, log scale)")
-    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))  # ticks at 1, 2, 5, 10, 20, ...
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))  # plain numbers, not 5×10¹
-    ax.yaxis.set_minor_formatter(NullFormatter())
-ax_m.legend(fontsize=8)
-fig.suptitle(f"chunked_attention at T={T}: the chunk size trades memory for the number of steps", fontsize=11)
+    ax.set_xlabel("keys per step C = B_k (log scale)")
+    ax.legend(fontsize=8)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))  # plain numbers, not 4×10¹
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: f"{y:g}" if str(y)[0] in "25" else ""))
+ax_t.set_ylabel("time (ms, median of 3, log scale)")
+ax_m.set_ylabel("peak memory (MiB, log scale)")
+ax_t.set_title("time: tiny steps are slow either way", fontsize=10)
+ax_m.set_title("memory: the key-only block grows with T_q·C", fontsize=10)
+fig.suptitle(f"T={T}, 4 heads: tiles keep the score block at 256×C (a {T // 256}× smaller block); "
+             "time is set by bytes moved and steps taken", fontsize=10)
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Memory is one score block plus a few `(B, H, T, Dh)` tensors (the scaled queries, the accumulator,
-# the output). On log-log axes the block is a line of slope 1; the measured peak follows it once the
-# block dominates and flattens at small C, where the constant part is most of it. At C = T it is the
-# explicit computation again.
+# Read the two curves together. Key-only chunks are slow when C is small because every one of the
+# T_k / C steps moves O(T_q · d) bytes (section 2); their memory grows with C, since the block is
+# T_q × C. Tiles move only O(B_q · d) bytes per step and their block is B_q × B_k, so at a few
+# hundred keys per step they are as fast as the best key-only chunk (asserted above) with a smaller
+# block. At the smallest B_k the tiles are slow too, for another reason: there are T_q / B_q times
+# more steps, and in Python each step is about ten PyTorch calls. A compiled kernel
+# (FlashAttention on a GPU, PyTorch's fused kernel here) pays no such per-step cost and keeps the
+# query block in registers or on-chip memory; that, not fewer FLOPs, is where its speed comes from.
 #
-# Time is U-shaped (compare the printed ratios). With tiny chunks, each of the T / C steps is a
-# handful of PyTorch calls on tiny tensors: the per-call overhead, not the arithmetic, dominates, and
-# at the smallest sizes halving C nearly doubles the time. At the large end the time usually rises
-# again, probably because the `(1, 4, T, C)` block (32 MiB at C = 1024) no longer fits in the CPU
-# caches; at C = T the computation is the explicit one. Where exactly the minimum lies depends on
-# the machine and moves from run to run; a few hundred keys per chunk keeps both memory and time
-# low.
+# ### Try it: block sizes against memory and time
 #
-# ### Try it: sequence length and chunk size
-#
-# The memory of the score matrix, explicit (the whole T × T) against chunked (one T × C block), for
-# 8 heads and one sequence. Move T to see where the explicit matrix no longer fits in this machine's
-# memory (the dashed line), and C to see what a chunk costs. The logic is
-# `attn_lib.widgets.plot_score_memory`.
+# Pick B_q and B_k: the cell runs `tiled_attention` at T = 1024 with 8 heads and shows its time
+# (measured now, beside PyTorch's fused kernel) and its memory: predicted by
+# `attn_lib.widgets.lesson08.tile_memory` (output + query block and accumulator + one score block)
+# beside the measured peak. Try both extremes: B_q = B_k = 16 (tiny blocks, many steps) and 1024
+# (one block: the explicit computation again).
 
 # %% tags=["nbval-ignore-output"]
-seq_slider = widgets.SelectionSlider(
-    options=[2**p for p in range(8, 18)], value=4096, description="T", continuous_update=False
-)
-chunk_slider = widgets.SelectionSlider(
-    options=[2**p for p in range(4, 13)], value=256, description="chunk C", continuous_update=False
-)
+qw, kw, vw = torch.randn(3, 1, 8, 1024, 64).unbind(0)  # each (1, 8, 1024, 64)
+with torch.no_grad():
+    fused_w = median_time(lambda: F.scaled_dot_product_attention(qw, kw, vw))
+block_q_slider = widgets.SelectionSlider(options=[16, 64, 256, 1024], value=256, description="B_q",
+                                         continuous_update=False)
+block_k_slider = widgets.SelectionSlider(options=[16, 64, 256, 1024], value=256, description="B_k",
+                                         continuous_update=False)
 
 
-def show_score_memory(seq_len: int, chunk_size: int) -> None:
-    plot_score_memory(seq_len, chunk_size, num_heads=8, ram_bytes=ram)
+def show_tile_choice(block_q: int, block_k: int) -> None:
+    with torch.no_grad():
+        fn = lambda: tiled_attention(qw, kw, vw, block_q=block_q, block_k=block_k)  # noqa: E731
+        seconds = min(measure_time(fn, repeats=1))
+        peak = measure_peak_memory(fn)
+    plot_tile_choice(block_q, block_k, seconds, peak, fused_w, seq_len=1024, num_heads=8)
     plt.show()
 
 
-display(widgets.VBox([widgets.HBox([seq_slider, chunk_slider]),
-                      widgets.interactive_output(show_score_memory, {"seq_len": seq_slider, "chunk_size": chunk_slider})]))
+display(widgets.VBox([widgets.HBox([block_q_slider, block_k_slider]),
+                      widgets.interactive_output(show_tile_choice, {"block_q": block_q_slider, "block_k": block_k_slider})]))
 
 # %% [markdown]
-# ## 3 · The KV cache: do not recompute the past
+# ## 5 · The work stays O(T²)
 #
-# Generation (lesson 05) is a loop: run the decoder on the prefix, take the next token, append it,
-# repeat. At step t, every layer computes keys and values for **all** t positions of the prefix, yet
-# t − 1 of them were computed at the previous step and have not changed: with the causal mask,
-# position j only ever sees positions ≤ j, so its vectors cannot depend on anything generated later.
-#
-# A **KV cache** keeps each self-attention layer's keys and values, `(B, H, T_past, Dh)`, and at each
-# step runs the decoder on the new token only: its query attends to the cached keys and values plus
-# its own. Cross-attention keys and values come from the encoder output, which never changes; they
-# are computed once. In `attn_lib`: `Decoder.new_cache()` gives one empty `(self, cross)` pair of
-# `KVCache` per layer, and `greedy_decode(..., use_cache=True)` uses it.
-#
-# An untrained model of realistic shape: 4 decoder layers, d_model = 256, 4 heads, d_ff = 1024, a
-# vocabulary of 1000 tokens. Its outputs are nonsense, which does not matter for cost. We make it
-# generate n tokens (an end token it can never produce, so that it always makes exactly n):
-
-# %%
-torch.manual_seed(0)
-VOCAB = 1000
-gen_model = Transformer(VOCAB, VOCAB, d_model=256, num_heads=4, num_encoder_layers=1, num_decoder_layers=4,
-                        d_ff=1024, max_len=256).eval()
-src = torch.randint(3, VOCAB, (1, 32))  # (B, S) = (1, 32)
-NEVER = VOCAB  # token ids are 0 .. VOCAB-1, so this "EOS" never comes
-ys = greedy_decode(gen_model, src, max_len=128, bos_id=1, eos_id=NEVER)
-ys_cached = greedy_decode(gen_model, src, max_len=128, bos_id=1, eos_id=NEVER, use_cache=True)
-print("generated", tuple(ys.shape), "= (B, 1 + n) | identical tokens with the cache:", torch.equal(ys, ys_cached))
-
-# %% [markdown]
-# What the cache holds after generating those tokens (step by step, one token per call of
-# `Transformer.decode`):
-
-# %%
-cache = gen_model.decoder.new_cache()  # one (self, cross) pair per decoder layer
-with torch.no_grad():
-    memory = gen_model.encode(src)  # (1, 32, 256)
-    for t in range(ys.shape[1] - 1):
-        logits = gen_model.decode(ys[:, t : t + 1], memory, gen_model.src_mask(src), cache=cache)  # (1, 1, V)
-        assert logits[0, -1].argmax() == ys[0, t + 1]  # the same next token as greedy_decode
-self_cache, cross_cache = cache[0]
-print("layer 0 self-attention cache: key", tuple(self_cache.key.shape), "value", tuple(self_cache.value.shape))
-print("layer 0 cross-attention cache: key", tuple(cross_cache.key.shape), "(computed once from the encoder output)")
-cache_bytes = sum(c.key.numel() + c.value.numel() for layer in cache for c in layer) * 4
-print("whole cache:", format_bytes(cache_bytes))
-
-# %% [markdown]
-# `(1, 4, 128, 64)` = (B, H, positions so far, head_dim): one key and one value per head for every
-# position, in each of the 4 layers. It grows by one position per step. For this small model the
-# whole cache is a little over 1 MiB. For a large language model it is far more. Assume the shape
-# of Llama 2 7B: 32 layers of 32 heads with head_dim 128, keys and values stored in 16-bit floats
-# (2 bytes each). Per token:
-
-# %%
-kv_per_token = 2 * 32 * 32 * 128 * 2  # (key and value) x layers x heads x head_dim x bytes
-print(f"{kv_per_token / MiB:g} MiB per token; a 4096-token context: {format_bytes(4096 * kv_per_token)} per sequence")
-
-# %% [markdown]
-# That is why long contexts and large batches are limited by cache memory.
-#
-# How much work does it save? Without a cache, step t pushes t positions through every layer, so
-# n steps push 1 + 2 + … + n = n(n+1)/2 positions; with it, n positions:
-
-# %%
-for n in [16, 32, 64, 128]:
-    print(f"n={n:4d}: positions computed without a cache {n * (n + 1) // 2:6d}, with a cache {n:4d}"
-          f"  ({(n + 1) / 2:.1f}x fewer)")
-
-# %% [markdown]
-# Positions are not seconds: each step also has work that does not shrink (the cross-attention to
-# the source, the feed-forward and output layer of the new token, Python overhead). Measured, with
-# identical tokens asserted at every length:
+# None of these methods skips a (query, key) pair: they all compute every score, so the
+# arithmetic grows like T², exactly as for the explicit formula. What changes is the memory: O(T)
+# instead of O(T²). Measured for the explicit formula, `tiled_attention` and PyTorch's fused
+# kernel, T = 256 … 2048, 4 heads (medians of 3; measured, so the output changes from run to run):
 
 # %% tags=["nbval-ignore-output"]
-gen_lengths = [16, 32, 64, 128]
-gen_seconds = {"recompute the prefix": [], "KV cache": []}
-for n in gen_lengths:
-    runs = {
-        "recompute the prefix": lambda n=n: greedy_decode(gen_model, src, max_len=n, bos_id=1, eos_id=NEVER),
-        "KV cache": lambda n=n: greedy_decode(gen_model, src, max_len=n, bos_id=1, eos_id=NEVER, use_cache=True),
-    }
-    assert torch.equal(runs["recompute the prefix"](), runs["KV cache"]())
-    for name, fn in runs.items():
-        gen_seconds[name].append(min(measure_time(fn, repeats=2, warmup=0)))
-    print(f"n={n:4d}: recompute {gen_seconds['recompute the prefix'][-1]:.3f} s, "
-          f"cache {gen_seconds['KV cache'][-1]:.3f} s")
-speedup = gen_seconds["recompute the prefix"][-1] / gen_seconds["KV cache"][-1]
-print(f"speed-up at n={gen_lengths[-1]}: {speedup:.1f}x")
-for name, values in gen_seconds.items():  # n doubles from one length to the next: x2 = linear, x4 = quadratic
-    factors = [later / earlier for earlier, later in itertools.pairwise(values)]
-    print(f"{name}: time x" + ", x".join(f"{f:.1f}" for f in factors), "per doubling of n")
+lengths = [256, 512, 1024, 2048]
+methods = {
+    "explicit (attn_lib)": lambda q, k, v: scaled_dot_product_attention(q, k, v)[0],
+    "tiled_attention": lambda q, k, v: tiled_attention(q, k, v)[0],
+    "torch fused": lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
+}
+grow = {name: ([], []) for name in methods}  # seconds, peak bytes
+with torch.no_grad():
+    for T in lengths:
+        q, k, v = torch.randn(3, 1, 4, T, 64).unbind(0)  # each (1, 4, T, 64)
+        for name, method in methods.items():
+            grow[name][0].append(median_time(lambda method=method, q=q, k=k, v=v: method(q, k, v)))
+            grow[name][1].append(measure_peak_memory(lambda method=method, q=q, k=k, v=v: method(q, k, v)))
+for name, (secs, peaks) in grow.items():
+    t_factors = ", ".join(f"x{b / a:.1f}" for a, b in itertools.pairwise(secs))
+    m_factors = ", ".join(f"x{b / a:.1f}" for a, b in itertools.pairwise(peaks))
+    print(f"{name:20s} time per doubling of T: {t_factors}; memory: {m_factors}")
+last = {name: secs[-1] / secs[-2] for name, (secs, _) in grow.items()}
+assert all(f > 2.5 for f in last.values()), last  # quadratic work: about x4, well above the x2 of O(T)
+assert grow["explicit (attn_lib)"][1][-1] / grow["explicit (attn_lib)"][1][-2] > 3.5  # O(T²) memory
+assert grow["tiled_attention"][1][-1] / grow["tiled_attention"][1][-2] < 2.5  # O(T) memory
+assert grow["torch fused"][1][-1] / grow["torch fused"][1][-2] < 2.5
 
 # %%
-fig, ax = plt.subplots(figsize=(8, 3.6))
-for (name, values), colour in zip(gen_seconds.items(), ["#e76f51", "#2a9d8f"], strict=True):
-    ax.plot(gen_lengths, values, "o-", color=colour, label=name)
-ax.set_xlabel("tokens generated n")
-ax.set_ylabel("generation time (s, fastest of 2)")
-ax.set_title(f"Generation: recomputing grows faster than linearly (towards n²), the cache like n "
-             f"({speedup:.1f}x at n = {gen_lengths[-1]})", fontsize=10)
-ax.legend()
+fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9.5, 3.6))
+colours = {"explicit (attn_lib)": "#d55e00", "tiled_attention": "#e69f00", "torch fused": "#0072b2"}
+for name, (secs, peaks) in grow.items():
+    ax_t.loglog(lengths, [s * 1e3 for s in secs], "o-", color=colours[name], label=name)
+    ax_m.loglog(lengths, [p / MiB for p in peaks], "o-", color=colours[name], label=name)
+ref = grow["torch fused"][0][-1] * 1e3
+ax_t.loglog(lengths, [ref * (T / lengths[-1]) ** 2 for T in lengths], "k--", lw=1, label="slope 2 (T²)")
+for ax in (ax_t, ax_m):
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("sequence length T (tokens, log scale)")
+    ax.legend(fontsize=8)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))  # plain numbers, not 4×10¹
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: f"{y:g}" if str(y)[0] in "25" else ""))
+ax_t.set_ylabel("time (ms, median of 3, log scale)")
+ax_m.set_ylabel("peak memory (MiB, log scale)")
+ax_t.set_title("time: all three about ×4 per doubling", fontsize=10)
+ax_m.set_title("memory: ×4 explicit, at most ×2 tiled and fused", fontsize=10)
+factors = ", ".join(f"{name} ×{f:.1f}" for name, f in last.items())
+fig.suptitle(f"Same O(T²) work, different memory (time from T={lengths[-2]} to {lengths[-1]}: {factors})",
+             fontsize=10)
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The cached curve is a straight line: its time roughly doubles when n doubles (the printed factors
-# are about 2). The recomputing curve bends upwards: its factors are above 2 and tend to grow with n,
-# towards the 4 of a purely quadratic cost; at these lengths the per-step work that does not shrink
-# (see above) still keeps it below 4. The speed-up grows with n; `make bench` measures it at 256
-# tokens (see `benchmarks/results/README.md`).
-#
-# ## 4 · PyTorch's fused kernel on this machine
+# Doubling T multiplies every method's time by roughly 4 at the larger lengths (the printed factors;
+# asserted above 2.5, since a busy machine blurs them): the work is O(T²) for all three. The
+# factors are not exactly 4 and need not be: at small T fixed costs flatten the curve, and which
+# caches a block fits in changes with T. The memory is where they differ: the explicit formula's
+# grows ×4 per doubling (the T × T matrix), the tiled and fused kernels' at most ×2 (the output
+# grows like T; a fixed-size block and buffers do not grow at all). Long contexts become possible because memory stops being O(T²), not because
+# attention got cheaper to compute.
+
+# %% [markdown]
+# ## 6 · PyTorch's fused kernel on this machine
 #
 # `torch.nn.functional.scaled_dot_product_attention` (lesson 02 compared it with the library) is
 # not one algorithm: it dispatches to a *backend*. On a GPU it can pick FlashAttention or a
@@ -507,111 +497,313 @@ explicit_ops = operators_called(lambda: mha(x, x, x, need_weights=True))
 print("need_weights=True uses bmm + softmax:", "aten::bmm" in explicit_ops and "aten::_softmax" in explicit_ops)
 
 # %% [markdown]
-# Time and memory at T = 2048 with 8 heads (the scores would be 128 MiB): the explicit formula of
-# the library, `chunked_attention` with C = 256, the fused kernel, and the fused function forced to
-# its math backend. All four give the same output (checked first); measured:
-
-# %% tags=["nbval-ignore-output"]
-T = 2048
-q, k, v = torch.randn(3, 1, H, T, Dh).unbind(0)  # each (1, 8, 2048, 64)
-
-
-def fused_math():
-    with sdpa_kernel(SDPBackend.MATH):
-        return F.scaled_dot_product_attention(q, k, v)
-
-
-contenders = {
-    "explicit (attn_lib)": lambda: scaled_dot_product_attention(q, k, v)[0],
-    "chunked, C=256": lambda: chunked_attention(q, k, v, chunk_size=256),
-    "fused: flash (CPU)": lambda: F.scaled_dot_product_attention(q, k, v),
-    "fused: math backend": fused_math,
-}
-cost = {}
-with torch.no_grad():
-    reference = contenders["explicit (attn_lib)"]()
-    for name, fn in contenders.items():
-        assert (fn() - reference).abs().max().item() < 1e-5, name
-        cost[name] = (min(measure_time(fn, repeats=3)), measure_peak_memory(fn))
-        print(f"{name:22s} time {cost[name][0] * 1e3:6.1f} ms   peak memory {cost[name][1] / MiB:6.1f} MiB")
+# ## 7 · The backward pass: keep the log-sum-exp, recompute the weights
+#
+# Training needs gradients. Autograd through the explicit formula keeps the `(B, H, T, T)` weights P
+# for the backward pass (dV = Pᵀ dO needs them, and so does the softmax's gradient), and the
+# backward builds T × T gradients of its own. FlashAttention keeps only one number per query,
+# lse = m + log ℓ, and recomputes each block of weights when it needs it: P_ij = exp(s_ij − lse_i)
+# is exact, because lse is the log of the softmax's denominator. Per block, with D_i = dO_i · O_i:
+#
+# $$dV_j \mathrel{+}= P_{ij}^\top dO_i,\quad dP_{ij} = dO_i V_j^\top,\quad dS_{ij} = P_{ij} \odot (dP_{ij} - D_i),
+# \quad dQ_i \mathrel{+}= dS_{ij} K_j \cdot \text{scale},\quad dK_j \mathrel{+}= dS_{ij}^\top Q_i \cdot \text{scale}.$$
+#
+# `tiled_attention` is a `torch.autograd.Function` with exactly this backward. Its gradients agree
+# with autograd through the explicit formula, with a causal mask and a fully masked row (whose
+# gradients are exactly 0):
 
 # %%
-names = list(cost)
-colours = ["#e76f51", "#2a9d8f", "#264653", "#f4a261"]
-fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9, 3.6))
-bars_t = ax_t.bar(range(4), [cost[n][0] * 1e3 for n in names], color=colours)
-bars_m = ax_m.bar(range(4), [cost[n][1] / MiB for n in names], color=colours)
-ax_t.bar_label(bars_t, fmt="%.0f ms", fontsize=8)
-ax_m.bar_label(bars_m, fmt="%.1f MiB", fontsize=8)
-ax_t.margins(y=0.15)
-ax_m.set_yscale("log")
-ax_m.margins(y=0.3)
-for ax in (ax_t, ax_m):
-    ax.set_xticks(range(4), [n.replace(", ", "\n").replace(": ", "\n") for n in names], fontsize=8)
-ax_t.set_ylabel("time (ms, fastest of 3)")
-ax_m.set_ylabel("peak memory (MiB, log scale)")
-ax_t.set_title("time", fontsize=10)
-ax_m.set_title("memory", fontsize=10)
-flash, explicit_cost = cost["fused: flash (CPU)"], cost["explicit (attn_lib)"]
-time_ratio = explicit_cost[0] / flash[0]
-faster = f"{time_ratio:.1f}× faster" if time_ratio >= 1 else f"{1 / time_ratio:.1f}× slower"
-fig.suptitle(f"Attention at T={T}, 8 heads: the flash kernel needs {explicit_cost[1] / flash[1]:.0f}× less memory "
-             f"and is {faster} than the explicit formula", fontsize=11)
-fig.tight_layout()
-plt.show()
-
-# %% tags=["nbval-ignore-output"]
-print(f"flash kernel vs explicit: {faster}, {explicit_cost[1] / flash[1]:.0f}× less "
-      f"memory (peak {flash[1] / MiB:.1f} MiB: little more than the {q.numel() * 4 / MiB:.0f} MiB output)")
+q, k, v = (t.requires_grad_() for t in torch.randn(3, 2, 4, 100, 32).unbind(0))  # each (2, 4, 100, 32)
+mask_0 = causal_mask(100).clone()
+mask_0[3] = False  # query 3 attends to nothing
+d_out = torch.randn(2, 4, 100, 32)  # some gradient arriving from the layers above
+grads_tiled = torch.autograd.grad(tiled_attention(q, k, v, mask=mask_0, block_q=32, block_k=16)[0], (q, k, v), d_out)
+grads_explicit = torch.autograd.grad(scaled_dot_product_attention(q, k, v, mask=mask_0)[0], (q, k, v), d_out)
+for name, a, b in zip(["dQ", "dK", "dV"], grads_tiled, grads_explicit, strict=True):
+    torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    print(f"{name}: equal to autograd through the explicit formula (assert_close)")
+print("gradient of the fully masked query 3 is exactly 0:", bool((grads_tiled[0][:, :, 3] == 0).all()))
 
 # %% [markdown]
-# The flash kernel allocates little more than its output: like `chunked_attention` it never holds
-# the T × T matrix, but it runs the online softmax in compiled C++ over blocks small enough to stay
-# in the CPU cache, which also makes it fast (compare the bars). It can use several threads; here it
-# runs on one, like everything in this lesson (`torch.set_num_threads(1)` at the top). The math backend is the
-# explicit formula inside PyTorch: its memory is the T × T blocks. `chunked_attention` shows the
-# algorithm in readable Python; its memory is one T × C block plus a few `(B, H, T, Dh)` tensors.
+# (`tests/test_efficient.py` also runs `torch.autograd.gradcheck` on it in float64.) What it saves,
+# measured: peak memory of one forward + backward pass at T = 1024 with 8 heads, gradients
+# included (measured, so the output is not compared; the ratio is asserted):
+
+# %% tags=["nbval-ignore-output"]
+T = 1024
+q, k, v = (t.requires_grad_() for t in torch.randn(3, 1, 8, T, 64).unbind(0))  # each (1, 8, 1024, 64)
+d_out = torch.randn(1, 8, T, 64)
+train = {
+    "explicit (autograd)": lambda: torch.autograd.grad(scaled_dot_product_attention(q, k, v)[0], (q, k, v), d_out),
+    "tiled (recompute)": lambda: torch.autograd.grad(tiled_attention(q, k, v)[0], (q, k, v), d_out),
+}
+train_peak = {name: measure_peak_memory(fn) for name, fn in train.items()}
+for name, peak in train_peak.items():
+    print(f"{name:20s} forward + backward peak {peak / MiB:6.1f} MiB")
+weights_mib = 8 * T * T * 4 / MiB
+print(f"one (1, 8, T, T) float32 weight matrix: {weights_mib:.0f} MiB")
+assert train_peak["tiled (recompute)"] < train_peak["explicit (autograd)"] / 5, train_peak
+
+# %% [markdown]
+# The explicit pass holds several T × T matrices at its peak (the weights kept for the backward,
+# and the gradients of the weights and the scores); the tiled pass holds Q, K, V, their gradients,
+# the output, the log-sum-exp and one block: more than 5× less here (asserted; about 8× in the
+# stored run), and the gap grows linearly with T (`make bench` measures about 1/40 at T = 4096). The price is arithmetic: the backward recomputes QKᵀ and the exponentials, about
+# a third more FLOPs. On a GPU this is still faster, because reading a T × T matrix back from
+# memory costs more time than recomputing it from Q and K, which are small.
+
+# %% [markdown]
+# ## 8 · The KV cache: do not recompute the past
 #
+# Generation (lesson 05) is a loop: run the decoder on the prefix, take the next token, append it,
+# repeat. At step t, every layer computes keys and values for **all** t positions of the prefix, yet
+# t − 1 of them were computed at the previous step and have not changed: with the causal mask,
+# position j only ever sees positions ≤ j, so its vectors cannot depend on anything generated later.
+#
+# A **KV cache** keeps each self-attention layer's keys and values, `(B, H, T_past, Dh)`, and at each
+# step runs the decoder on the new token only: its query attends to the cached keys and values plus
+# its own. Cross-attention keys and values come from the encoder output, which never changes; they
+# are computed once. In `attn_lib`: `Decoder.new_cache()` gives one empty `(self, cross)` pair of
+# `KVCache` per layer, and `greedy_decode(..., use_cache=True)` uses it.
+#
+# An untrained model of realistic shape: 4 decoder layers, d_model = 256, 4 heads, d_ff = 1024, a
+# vocabulary of 1000 tokens. Its outputs are nonsense, which does not matter for cost. We make it
+# generate n tokens (its end token made impossible, so that it always makes exactly n):
+
+# %%
+torch.manual_seed(0)
+VOCAB = 1000
+gen_model = Transformer(VOCAB, VOCAB, d_model=256, num_heads=4, num_encoder_layers=1, num_decoder_layers=4,
+                        d_ff=1024, max_len=256).eval()
+src = torch.randint(3, VOCAB, (1, 32))  # (B, S) = (1, 32)
+NEVER = 2  # the end token; its output bias is set far below the others, so it never comes
+with torch.no_grad():
+    gen_model.generator.bias[NEVER] = -1e9
+ys = greedy_decode(gen_model, src, max_len=128, bos_id=1, eos_id=NEVER)
+ys_cached = greedy_decode(gen_model, src, max_len=128, bos_id=1, eos_id=NEVER, use_cache=True)
+print("generated", tuple(ys.shape), "= (B, 1 + n) | identical tokens with the cache:", torch.equal(ys, ys_cached))
+
+# %% [markdown]
+# What the cache holds after generating those tokens (step by step, one token per call of
+# `Transformer.decode`):
+
+# %%
+cache = gen_model.decoder.new_cache()  # one (self, cross) pair per decoder layer
+with torch.no_grad():
+    memory = gen_model.encode(src)  # (1, 32, 256)
+    for t in range(ys.shape[1] - 1):
+        logits = gen_model.decode(ys[:, t : t + 1], memory, gen_model.src_mask(src), cache=cache)  # (1, 1, V)
+        assert logits[0, -1].argmax() == ys[0, t + 1]  # the same next token as greedy_decode
+self_cache, cross_cache = cache[0]
+print("layer 0 self-attention cache: key", tuple(self_cache.key.shape), "value", tuple(self_cache.value.shape))
+print("layer 0 cross-attention cache: key", tuple(cross_cache.key.shape), "(computed once from the encoder output)")
+cache_bytes = sum(c.key.numel() + c.value.numel() for layer in cache for c in layer) * 4
+print("whole cache:", format_bytes(cache_bytes))
+
+# %% [markdown]
+# `(1, 4, 128, 64)` = (B, H, positions so far, head_dim): one key and one value per head for every
+# position, in each of the 4 layers. It grows by one position per step. For this small model the
+# whole cache is a little over 1 MiB. For a large language model it is far more. Assume the shape
+# of Llama 2 7B: 32 layers of 32 heads with head_dim 128, keys and values stored in 16-bit floats
+# (2 bytes each). Per token:
+
+# %%
+kv_per_token = 2 * 32 * 32 * 128 * 2  # (key and value) x layers x heads x head_dim x bytes
+print(f"{kv_per_token / MiB:g} MiB per token; a 4096-token context: {format_bytes(4096 * kv_per_token)} per sequence")
+
+# %% [markdown]
+# That is why long contexts and large batches are limited by cache memory. The standard cure is to
+# let several query heads share one key/value head: **grouped-query attention** (GQA, e.g. 8
+# key/value heads for 32 query heads) or **multi-query attention** (MQA, a single one). The cache
+# shrinks by the ratio of heads:
+
+# %%
+for kv_heads, name in [(32, "multi-head (32 K/V heads)"), (8, "grouped-query (8 K/V heads)"), (1, "multi-query (1 K/V head)")]:
+    per_token = 2 * 32 * kv_heads * 128 * 2  # (key and value) x layers x K/V heads x head_dim x bytes
+    print(f"{name:28s} {format_bytes(4096 * per_token):>9s} per 4096-token sequence")
+
+# %% [markdown]
+# A later lesson on today's attention builds grouped-query attention; here we stay with the cost.
+#
+# ### Each step still costs O(t)
+#
+# The cache removes the recomputation of the past, not the attention to it: at step t the new
+# query meets all t cached keys, so one step's attention is O(t) and a whole generation of n tokens
+# is still O(n²) in attention (1 + 2 + … + n score rows of growing length). Measured, one query
+# against t cached keys (8 heads, fastest of 7; measured, so the output is not compared):
+
+# %% tags=["nbval-ignore-output"]
+cache_lengths = [2048, 4096, 8192, 16384]
+step_seconds = []
+with torch.no_grad():
+    for t in cache_lengths:
+        q1, kc, vc = torch.randn(1, 8, 1, 64), torch.randn(1, 8, t, 64), torch.randn(1, 8, t, 64)  # (B, H, ., Dh)
+        step_seconds.append(min(measure_time(lambda q1=q1, kc=kc, vc=vc: F.scaled_dot_product_attention(q1, kc, vc), 7)))
+        print(f"t = {t:5d} cached positions: {step_seconds[-1] * 1e6:7.0f} µs per step")
+growth = step_seconds[-1] / step_seconds[0]
+print(f"8x more cached positions: {growth:.1f}x the time per step")
+assert growth > 3, growth  # at least about linear in t (x8), far from constant
+
+# %% [markdown]
+# The time per step grows with t: a single query reads each cached key and value once, so the
+# step is limited by memory bandwidth and costs at least in proportion to t (here often more than
+# 8× for 8× the positions, once the cache no longer fits in the CPU's caches).
+#
+# How much work does the cache save overall? Without it, step t pushes t positions through every
+# layer, so n steps push n(n+1)/2 positions; with it, n positions:
+
+# %%
+for n in [16, 32, 64, 128]:
+    print(f"n={n:4d}: positions computed without a cache {n * (n + 1) // 2:6d}, with a cache {n:4d}"
+          f"  ({(n + 1) / 2:.1f}x fewer)")
+
+# %% [markdown]
+# `make bench` measures the speed-up in time at 256 tokens (see `benchmarks/results/README.md`).
+#
+# ### The position offset of a one-token step (the classic bug)
+#
+# A cached step runs the model on **one** token. If the code adds positions by counting from 0
+# inside the step, that token gets position 0 at every step, as if each generated token were the
+# first. Its position is t, the number of cached positions. A single attention head with a learned
+# table of positions `W_pos` (one row per position) shows it: the last row of full causal attention
+# over t + 1 tokens against one cached step, with the offset t and with the bug:
+
+# %%
+g = torch.Generator().manual_seed(8)
+t_past, Dh1 = 6, 16
+x = torch.randn(1, 1, t_past + 1, Dh1, generator=g) * 0.5  # (B, H, T, Dh): token vectors, the last one new
+W_pos = torch.randn(32, Dh1, generator=g)  # (max_len, Dh) positions
+full, _ = scaled_dot_product_attention(x + W_pos[: t_past + 1], x + W_pos[: t_past + 1], x,
+                                       mask=causal_mask(t_past + 1))  # (1, 1, 7, 16)
+k_cache, v_cache = x[..., :t_past, :] + W_pos[:t_past], x[..., :t_past, :]  # (1, 1, 6, 16): the past
+new = x[..., t_past:, :]  # (1, 1, 1, 16): the one token of this step
+
+
+def cached_step(position: int) -> torch.Tensor:
+    k_all = torch.cat([k_cache, new + W_pos[position]], dim=-2)  # (1, 1, t + 1, 16)
+    v_all = torch.cat([v_cache, new], dim=-2)
+    return scaled_dot_product_attention(new + W_pos[position], k_all, v_all)[0]  # (1, 1, 1, 16)
+
+
+right = (cached_step(t_past) - full[..., -1:, :]).abs().max().item()
+bug = (cached_step(0) - full[..., -1:, :]).abs().max().item()
+print(f"position t = {t_past}: max |diff| to full attention < 1e-6: {right < 1e-6}")
+print(f"position 0 (the bug): max |diff| > 0.1: {bug > 0.1}")
+
+# %% [markdown]
+# With the offset the cached step equals full attention up to rounding; without it the new token's
+# query and key carry the wrong position and the output is simply different, with no error
+# raised: a model generates worse text and nothing crashes. (`attn_lib`'s decoder adds positions
+# from the cache length; `tests/test_efficient.py` checks that cached and uncached generation give
+# identical tokens.)
+
+# %% [markdown]
+# ## Exercises
+#
+# Now write it yourself. Fill in the body of each `my_...` function and run the cell below it: the
+# check calls your function on several inputs and compares with `attn_lib`. Yellow = not
+# attempted yet, red = something differs (a common mistake is named, with a hint), green = right.
+#
+# ### Exercise 1 · one online-softmax step
+#
+# For a block of queries you hold the running max `m` `(T_q, 1)`, the running sum `denom`
+# `(T_q, 1)` and the accumulator `acc` `(T_q, d_v)`, all relative to `m`. A new chunk brings
+# `scores` `(T_q, C)` (already scaled; −∞ where masked) and `v_chunk` `(C, d_v)`. Return the
+# updated `(m_new, denom_new, acc_new)`. Before the first chunk `m` is −∞ and the sums are 0; a
+# row whose scores are all −∞ so far must not become NaN.
+#
+# Stuck? `show_solution("online_softmax_update")` (after `from attn_lib.exercises import show_solution`).
+
+
+# %%
+def my_online_softmax_update(m, denom, acc, scores, v_chunk):
+    """m, denom (T_q, 1), acc (T_q, d_v), scores (T_q, C), v_chunk (C, d_v) -> (m_new, denom_new, acc_new)."""
+    ...  # your code here
+
+
+# %%
+from attn_lib.exercises import check_online_softmax_update
+
+check_online_softmax_update(my_online_softmax_update)
+
+# %% [markdown]
+# ### Exercise 2 · one KV-cache step
+#
+# `q_new`, `k_new`, `v_new` are the new token's query, key and value `(B, H, 1, Dh)`; `k_cache`,
+# `v_cache` `(B, H, t, Dh)` hold the t earlier positions (their keys already carry their
+# positions). `W_pos` `(max_len, Dh)` is a table of positions, added to the new query and key as
+# in the last cell of section 8. Return the new token's attention output `(B, H, 1, Dh)` (scaled by
+# √Dh) and the grown caches `(B, H, t + 1, Dh)`.
+#
+# Stuck? `show_solution("kv_cache_step")`.
+
+
+# %%
+def my_kv_cache_step(q_new, k_new, v_new, k_cache, v_cache, W_pos):
+    """(B, H, 1, Dh) x 3, caches (B, H, t, Dh), W_pos (max_len, Dh) -> (output, k_cache, v_cache)."""
+    ...  # your code here
+
+
+# %%
+from attn_lib.exercises import check_kv_cache_step
+
+check_kv_cache_step(my_kv_cache_step)
+
+# %% [markdown]
 # ## Summary
 #
-# * Attention builds a `(B, H, T_q, T_k)` score matrix: memory and work grow like T² (measured: the
-#   memory's slope on log-log axes is about 2; the time's fitted slope is printed in section 1); at
-#   4096 tokens and 8 heads one float32 score matrix is 512 MiB.
-# * **Online softmax** processes a row in chunks with a running maximum m and a running sum ℓ, rescaled
-#   by e^{m − m′} when the maximum grows; applied to the weighted sum of values it gives exact attention
-#   (`chunked_attention`) with one `(T_q, C)` block of scores at a time, to float rounding (max error
-#   < 1e-5 for every chunk size tried). Its memory grows linearly with the chunk size C; tiny chunks
-#   are slow (per-call overhead), and very large ones typically slow down again.
-# * The **KV cache** stores each layer's keys and values so that each generation step processes only
-#   the new token; tokens are identical, and the saving grows with the output length (positions computed
-#   n(n+1)/2 → n).
-# * PyTorch's fused `scaled_dot_product_attention` runs a flash-attention kernel on this CPU: the same
-#   online-softmax idea in C++, with no T × T memory; `MultiHeadAttention(need_weights=False)` uses it.
+# * Attention builds a `(B, H, T_q, T_k)` score matrix: at 4096 tokens and 8 heads one float32 score
+#   matrix is 512 MiB.
+# * **Where the time goes**: a step in which all T_q queries meet a few keys moves O(T_q · d) bytes
+#   for O(T_q · C · d) FLOPs (intensity about C/3 FLOP per byte): measured, the same number of steps
+#   took several times longer with 32× more queries, and rescaling the accumulator or a skinny
+#   matmul costs far more than a PyTorch call. Tiny key-only chunks are slow because of memory
+#   traffic, not call overhead.
+# * **Online softmax** processes a row in chunks with a running maximum m and a running sum ℓ,
+#   rescaled by e^{m − m′}; applied to the weighted sum of values it gives exact attention.
+#   `chunked_attention` chunks the keys only; `tiled_attention` tiles queries × keys like
+#   FlashAttention, so its score block is B_q × B_k whatever T is, and at a few hundred keys per
+#   step it is as fast as the best key-only chunk with a smaller block.
+# * The **work stays O(T²)** for the explicit formula, tiled attention and PyTorch's fused kernel
+#   (measured: about ×4 time per doubling of T); only the memory drops from O(T²) to O(T).
+# * **Backward**: keep lse = m + log ℓ per query, recompute P = exp(S − lse) block by block; the
+#   gradients equal autograd's through the explicit formula, and training memory was more than 5×
+#   smaller at T = 1024 (asserted), a gap that grows linearly with T.
+# * The **KV cache** stores each layer's keys and values; each step then processes one token, but
+#   its attention still reads all t cached positions (O(t) per step, measured), and the new token
+#   must get position t, not 0. Grouped-query and multi-query attention shrink the cache.
+# * PyTorch's fused `scaled_dot_product_attention` runs a flash-attention kernel on this CPU;
+#   `MultiHeadAttention(need_weights=False)` uses it.
 #
 # ## Check yourself
 #
 # 1. You double the context length of a model. By how much does the score memory of one attention
-#    layer grow? And the memory of its KV cache?
+#    layer grow? Its work? The memory of its KV cache?
 # 2. In online softmax, why multiply the running sum by e^{m − m′}, and why is that factor never
 #    larger than 1?
-# 3. `chunked_attention` with `chunk_size=1` gives the same output as with `chunk_size=T`. Why would
-#    you still not use 1?
-# 4. Why is it correct to reuse the keys and values of earlier positions during generation, and
-#    which mask makes it correct?
-# 5. `MultiHeadAttention(..., need_weights=True)` cannot use the flash kernel. Why not?
+# 3. `chunked_attention` with `chunk_size=4` gives the same output as with `chunk_size=256`, in the
+#    same number of PyTorch calls per step. Why is it much slower?
+# 4. FlashAttention is much faster than the explicit formula on a GPU. Does it do fewer FLOPs?
+# 5. What does the tiled backward pass keep from the forward pass, and what does it recompute?
+# 6. A cached generation step gives its token position 0. What goes wrong, and does anything crash?
 #
 # <details><summary>Answers</summary>
 #
-# 1. Score memory grows 4× (T²); the KV cache 2× (one key and one value per position).
+# 1. Score memory 4× (T²) and work 4× (every pair of tokens is still scored, with or without
+#    tiling); the KV cache 2× (one key and one value per position).
 # 2. The old sum holds terms e^{s_i − m}; relative to the new maximum they must be e^{s_i − m′} =
 #    e^{s_i − m} · e^{m − m′}. Since m′ = max(m, …) ≥ m, the exponent m − m′ is ≤ 0.
-# 3. Every chunk costs several PyTorch calls: with C = 1 there are T chunks, and the per-call overhead
-#    dominates the arithmetic. The chunk-size sweep shows the time climbing steeply as C shrinks to 4,
-#    and C = 1 means four times as many chunks again. Memory is already small at a few hundred keys
-#    per chunk.
-# 4. The causal mask: position j attends only to positions ≤ j, so its keys and values (in every layer)
-#    do not depend on later tokens and stay the same when tokens are appended.
-# 5. The weights are the T × T matrix; a kernel that never materialises it cannot return it. Returning
-#    the weights means building them explicitly.
+# 3. It takes 64 times as many steps, and each step moves O(T_q · d) bytes: it re-reads all the
+#    queries and rescales the whole accumulator to do 4 keys' worth of arithmetic (about one FLOP
+#    per byte). Section 2 measured it: a step's time grows with T_q, which call overhead would not.
+#    Tiling the queries keeps a small query block and its accumulator in fast memory.
+# 4. No: it does the same O(T²) multiply-adds (a little more in the backward, which recomputes).
+#    It is faster because it never writes the T × T matrix to the GPU's main memory and reads it
+#    back: fewer round trips to memory.
+# 5. It keeps Q, K, V, the output and one log-sum-exp per query; it recomputes the scores and the
+#    weights P = exp(S − lse) block by block, never the whole T × T matrix.
+# 6. Every generated token looks like the first one to the position-dependent parts of the model,
+#    so the outputs differ from full attention (section 8 measured a large difference), and
+#    nothing raises an error: the model just generates worse text.
 #
 # </details>
