@@ -405,7 +405,7 @@ def induction_targets(tokens: torch.Tensor) -> torch.Tensor:
     same = tokens[:, None] == tokens[None, :]  # (T, T): same[q, j] = tokens[q] == tokens[j]
     targets = torch.zeros(T, T, dtype=torch.bool)
     targets[:, 1:] = same[:, :-1]  # key k = j + 1 follows the earlier occurrence j
-    return targets & causal_mask(T) & ~torch.eye(T, dtype=torch.bool)  # 1 <= k <= q, and j = k - 1 < q
+    return targets & causal_mask(T)  # 1 <= k <= q: the earlier occurrence j = k - 1 < q
 
 
 # ----------------------------------------------------------------------------- text and training

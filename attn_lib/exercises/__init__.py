@@ -46,6 +46,7 @@ from . import (
     lesson07,
     lesson08,
     lesson09,
+    lesson10,
 )
 from .core import INPLACE_MISTAKE, Exercise, Mistake
 from .core import Case as Case  # Case and Out: not in __all__, importable from here as before
@@ -67,6 +68,8 @@ __all__ = [
     "check_cross_attention",
     "check_date_span_mask",
     "check_greedy_next_token",
+    "check_induction_score",
+    "check_induction_targets",
     "check_kv_cache_step",
     "check_masked_attention_weights",
     "check_merge_heads",
@@ -75,6 +78,7 @@ __all__ = [
     "check_online_softmax_update",
     "check_padding_mask",
     "check_positional_encoding",
+    "check_previous_token_score",
     "check_scaled_dot_product_attention",
     "check_self_attention",
     "check_soft_lookup",
@@ -100,6 +104,7 @@ EXERCISES: dict[str, Exercise] = {
         lesson07,
         lesson08,
         lesson09,
+        lesson10,
     )
     for ex in lesson.LESSON_EXERCISES
 }
@@ -246,3 +251,18 @@ def check_argmax_alignment(fn: Callable[..., Any]) -> CheckResult:
 def check_date_span_mask(fn: Callable[..., Any]) -> CheckResult:
     """Lesson 09. Check ``my_date_span_mask(spans, S)``: bool (10, S), the answer span of YYYY-MM-DD."""
     return EXERCISES["date_span_mask"].check(fn)
+
+
+def check_previous_token_score(fn: Callable[..., Any]) -> CheckResult:
+    """Lesson 10. Check ``my_previous_token_score(weights)``: mean weight on key q - 1, (H,)."""
+    return EXERCISES["previous_token_score"].check(fn)
+
+
+def check_induction_score(fn: Callable[..., Any]) -> CheckResult:
+    """Lesson 10. Check ``my_induction_score(weights, period)``: mean weight on key q - period + 1, (H,)."""
+    return EXERCISES["induction_score"].check(fn)
+
+
+def check_induction_targets(fn: Callable[..., Any]) -> CheckResult:
+    """Lesson 10. Check ``my_induction_targets(tokens)``: bool (T, T), after an earlier occurrence."""
+    return EXERCISES["induction_targets"].check(fn)
