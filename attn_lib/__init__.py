@@ -8,10 +8,18 @@ reads bool masks the opposite way; convert with :func:`to_torch_mha_mask`.
 from .attention import scaled_dot_product_attention, softmax
 from .layers import DecoderLayer, EncoderLayer, FeedForward
 from .lm import DecoderOnlyLM, ablation_mask, induction_score, previous_token_score
-from .masks import causal_mask, combine_masks, padding_mask, to_additive_mask, to_torch_mha_mask
+from .masks import (
+    causal_mask,
+    combine_masks,
+    padding_mask,
+    sliding_window_mask,
+    to_additive_mask,
+    to_torch_mha_mask,
+)
 from .model import AttentionMaps, Decoder, Encoder, Transformer, greedy_decode
 from .multihead import KVCache, MultiHeadAttention, merge_heads, split_heads
 from .positional import PositionalEncoding, sinusoidal_positional_encoding
+from .rope import apply_rope
 
 __all__ = [
     "AttentionMaps",
@@ -26,6 +34,7 @@ __all__ = [
     "PositionalEncoding",
     "Transformer",
     "ablation_mask",
+    "apply_rope",
     "causal_mask",
     "combine_masks",
     "greedy_decode",
@@ -35,6 +44,7 @@ __all__ = [
     "previous_token_score",
     "scaled_dot_product_attention",
     "sinusoidal_positional_encoding",
+    "sliding_window_mask",
     "softmax",
     "split_heads",
     "to_additive_mask",

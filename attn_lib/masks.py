@@ -15,6 +15,7 @@ __all__ = [
     "causal_mask",
     "combine_masks",
     "padding_mask",
+    "sliding_window_mask",
     "to_additive_mask",
     "to_torch_mha_mask",
 ]
@@ -66,6 +67,36 @@ def causal_mask(T_q: int, T_k: int | None = None, device: torch.device | str | N
     device = _check_device(device)
     offset = max(T_k - T_q, 0)
     return torch.ones(T_q, T_k, dtype=torch.bool, device=device).tril(diagonal=offset)
+
+
+def sliding_window_mask(
+    T_q: int, T_k: int | None, window: int, device: torch.device | str | None = None
+) -> torch.Tensor:
+    """Bool ``(T_q, T_k)`` causal sliding-window mask: each query sees its last ``window`` keys.
+
+    The window counts the query's own position: query at position ``p`` may attend to keys
+    ``j`` with ``p - window < j <= p``, i.e. ``window`` keys including itself (``window=1``: only
+    itself). This is Mistral's rule as ``transformers`` writes it (``kv_idx > q_idx -
+    sliding_window`` and causal). ``window >= T_k`` gives exactly :func:`causal_mask`.
+
+    Alignment is :func:`causal_mask`'s: with ``T_k > T_q`` the queries are the *last* ``T_q``
+    of the ``T_k`` positions (bottom-right), so query ``i`` is position ``p = i + (T_k - T_q)``;
+    with ``T_k < T_q`` no shift (``p = i``). ``T_k=None`` means ``T_k = T_q``.
+    Combine with a padding mask by ``combine_masks(sliding_window_mask(...), padding_mask(...))``.
+    """
+    T_q = _check_length("T_q", T_q)
+    T_k = T_q if T_k is None else _check_length("T_k", T_k)
+    if isinstance(window, bool) or not isinstance(window, int):
+        raise TypeError(
+            f"window must be an int (keys per query, itself included), got {type(window).__name__}"
+        )
+    if window <= 0:
+        raise ValueError(f"window must be >= 1 (keys per query, itself included), got {window}")
+    device = _check_device(device)
+    offset = max(T_k - T_q, 0)
+    ones = torch.ones(T_q, T_k, dtype=torch.bool, device=device)
+    # keys j <= p (causal) and j >= p - window + 1 (inside the window), p = i + offset
+    return ones.tril(diagonal=offset) & ones.triu(diagonal=offset - window + 1)
 
 
 def padding_mask(tokens: torch.Tensor, pad_id: int) -> torch.Tensor:

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from attn_lib import (
     causal_mask,
     combine_masks,
     padding_mask,
     scaled_dot_product_attention,
+    sliding_window_mask,
     to_additive_mask,
     to_torch_mha_mask,
 )
@@ -249,3 +252,84 @@ def test_causal_mask_rejects_an_unknown_device():
 def test_combine_masks_rejects_masks_on_different_devices():
     with pytest.raises(ValueError, match=r"masks\[1\] is on device meta"):
         combine_masks(causal_mask(3), causal_mask(3, device="meta"))
+
+
+# ---------------------------------------------------------------- sliding_window_mask
+
+
+def test_sliding_window_of_3_lets_each_query_see_itself_and_the_two_keys_before():
+    expected = torch.tensor(
+        [
+            [Y, N, N, N, N],
+            [Y, Y, N, N, N],
+            [Y, Y, Y, N, N],
+            [N, Y, Y, Y, N],
+            [N, N, Y, Y, Y],
+        ]
+    )
+    assert torch.equal(sliding_window_mask(5, None, 3), expected)
+
+
+def test_sliding_window_of_1_is_the_diagonal_only():
+    assert torch.equal(sliding_window_mask(4, 4, 1), torch.eye(4, dtype=torch.bool))
+
+
+def test_sliding_window_equals_transformers_mistral_rule_kv_greater_than_q_minus_window():
+    # transformers.masking_utils.sliding_window_causal_mask_function: kv_idx > q_idx - w and kv_idx <= q_idx
+    q = torch.arange(7)[:, None]
+    kv = torch.arange(7)[None, :]
+    for w in range(1, 9):
+        assert torch.equal(sliding_window_mask(7, 7, w), (kv > q - w) & (kv <= q))
+
+
+def test_sliding_window_with_cached_keys_is_aligned_bottom_right_like_causal_mask():
+    # 2 queries are positions 3 and 4 of 5; window 2: position 3 sees keys 2, 3; position 4 sees 3, 4
+    expected = torch.tensor([[N, N, Y, Y, N], [N, N, N, Y, Y]])
+    assert torch.equal(sliding_window_mask(2, 5, 2), expected)
+
+
+def test_sliding_window_combines_with_a_padding_mask_by_logical_and():
+    tokens = torch.tensor([[5, 6, 7, 0]])
+    combined = combine_masks(sliding_window_mask(4, 4, 2), padding_mask(tokens, 0))
+    assert combined.shape == (1, 1, 4, 4)
+    assert not combined[..., 3].any()  # the pad key is never attended
+    assert torch.equal(combined[0, 0, :, :3], sliding_window_mask(4, 4, 2)[:, :3])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    T_q=st.integers(1, 12),
+    extra=st.integers(0, 12),
+    window=st.integers(1, 30),
+)
+def test_sliding_window_properties(T_q: int, extra: int, window: int):
+    T_k = T_q + extra
+    m = sliding_window_mask(T_q, T_k, window)
+    causal = causal_mask(T_q, T_k)
+    # it is the causal mask with the far past removed: never more than causal
+    assert not (m & ~causal).any()
+    # every query sees min(window, its position + 1) keys: itself and window - 1 before it
+    positions = torch.arange(T_q) + extra
+    assert torch.equal(m.sum(-1), torch.clamp(positions + 1, max=window))
+    # the key at the query's own position is always allowed, so no row is all blocked
+    assert m[torch.arange(T_q), positions].all()
+    # a window at least as long as the keys is the causal mask
+    if window >= T_k:
+        assert torch.equal(m, causal)
+    # the last T_q rows of the full (T_k, T_k) mask are the cached-step mask
+    assert torch.equal(m, sliding_window_mask(T_k, T_k, window)[extra:])
+
+
+@pytest.mark.parametrize(
+    "args, error, match",
+    [
+        ((4, 4, 0), ValueError, "window must be >= 1"),
+        ((4, 4, 2.5), TypeError, "window must be an int"),
+        ((4, 4, True), TypeError, "window must be an int"),
+        ((0, 4, 2), ValueError, "T_q must be a positive length"),
+        ((4, -1, 2), ValueError, "T_k must be a positive length"),
+    ],
+)
+def test_sliding_window_bad_input_gets_an_error_naming_the_argument(args, error, match):
+    with pytest.raises(error, match=match):
+        sliding_window_mask(*args)
