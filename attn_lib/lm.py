@@ -19,6 +19,7 @@ attention sits on the diagonal ``key = query - P + 1`` when the segment repeats 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -433,13 +434,13 @@ def decode_text(ids: torch.Tensor) -> str:
 
 def train_lm(
     model: nn.Module,
-    batch_fn,
+    batch_fn: Callable[[int], torch.Tensor],
     steps: int,
     lr: float = 3e-3,
     warmup: int = 50,
     min_lr_factor: float = 0.1,
     clip_grad_norm: float = 1.0,
-    progress=None,
+    progress: Callable[[int, float], None] | None = None,
 ) -> list[float]:
     """Next-token training: ``batch_fn(step) -> tokens (B, T)``; the loss of ``logits[:, t]``
     against ``tokens[:, t + 1]``. AdamW (betas 0.9, 0.98), linear warm-up then cosine decay to
@@ -477,13 +478,20 @@ def train_lm(
 
 
 def train_induction_model(
-    seed: int = 0, steps: int = 800, progress=None
+    seed: int = 0,
+    steps: int = 800,
+    progress: Callable[[int, float], None] | None = None,
+    watch: Callable[[int, DecoderOnlyLM], None] | None = None,
+    watch_every: int = 25,
 ) -> tuple[DecoderOnlyLM, list[float]]:
     """The lesson's model: 2 attention-only layers, 4 heads, d_model 64, learned positions,
     trained on :func:`make_repeated_segments` (32 tokens, periods 4..16, batches of 32).
 
-    Seeded by ``seed`` (weights and data). Returns ``(model in eval mode, losses)``.
+    Seeded by ``seed`` (weights and data). ``progress(step, loss)`` is called after every step,
+    ``watch(steps_done, model)`` after every ``watch_every`` steps (e.g. to score the heads while
+    they form; it must not change the model). Returns ``(model in eval mode, losses)``.
     """
+    check_size("watch_every", watch_every)
     torch.manual_seed(seed)
     model = DecoderOnlyLM(len(LM_ALPHABET), d_model=64, num_heads=4, num_layers=2, d_ff=0, max_len=32)
     g = torch.Generator().manual_seed(seed + 1)
@@ -491,5 +499,12 @@ def train_induction_model(
     def batch(step: int) -> torch.Tensor:
         return make_repeated_segments(32, len(LM_ALPHABET), 32, generator=g)[0]
 
-    losses = train_lm(model, batch, steps, progress=progress)
+    def on_step(step: int, loss: float) -> None:
+        if progress is not None:
+            progress(step, loss)
+        if watch is not None and (step + 1) % watch_every == 0:
+            with torch.no_grad():
+                watch(step + 1, model)
+
+    losses = train_lm(model, batch, steps, progress=on_step)
     return model, losses

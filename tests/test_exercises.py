@@ -56,8 +56,8 @@ def map_outputs(ex: Exercise, fn: Any) -> Any:
 # ------------------------------------------------------------------ the registry
 
 
-def test_every_lesson_01_to_09_has_two_or_three_exercises_and_lesson_00_one_warm_up():
-    per_lesson = {f"{n:02d}": 0 for n in range(10)}
+def test_every_lesson_01_to_10_has_two_or_three_exercises_and_lesson_00_one_warm_up():
+    per_lesson = {f"{n:02d}": 0 for n in range(11)}
     for ex in EXERCISES.values():
         per_lesson[ex.lesson] += 1
     assert per_lesson.pop("00") == 1
@@ -461,7 +461,7 @@ def _run_cells(cells: list, label: str) -> list[CheckResult]:
     return results
 
 
-@pytest.mark.parametrize("nn", [f"{n:02d}" for n in range(1, 10)])
+@pytest.mark.parametrize("nn", [f"{n:02d}" for n in range(1, 11)])
 def test_lesson_has_every_exercise_of_its_lesson_and_ships_it_not_attempted(nn: str):
     path = _lesson(nn)
     names = sorted(n for n, ex in EXERCISES.items() if ex.lesson == nn)

@@ -19,6 +19,7 @@ from attn_lib.lm import (
     make_repeated_segments,
     previous_token_score,
     token_losses,
+    train_induction_model,
     train_lm,
 )
 from attn_lib.masks import causal_mask
@@ -279,3 +280,11 @@ def test_text_round_trip_and_bad_characters():
     assert decode_text(encode_text("Hello, world!")) == "hello, world!"
     with pytest.raises(ValueError, match=r"\['7'\]"):
         encode_text("abc7")
+
+
+def test_train_induction_model_is_seeded_and_watched_every_few_steps():
+    seen = []
+    model, losses = train_induction_model(seed=3, steps=10, watch=lambda s, m: seen.append(s), watch_every=4)
+    assert seen == [4, 8] and len(losses) == 10 and not model.training
+    _, again = train_induction_model(seed=3, steps=10)
+    assert again == losses  # the same run on the same machine (watching changes nothing)

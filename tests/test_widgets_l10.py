@@ -19,6 +19,7 @@ from attn_lib.widgets.lesson10 import (
     plot_lm_heads,
     plot_position_losses,
     plot_prompt_attention,
+    plot_training_and_scores,
     prompt_attention,
     select_heads,
     target_mass,
@@ -107,3 +108,13 @@ def test_figures_refuse_bad_arguments(model):
         plot_lm_heads(s["maps"], ["a"], torch.rand(2, 2), torch.rand(2, 2), {}, "t")
     with pytest.raises(ValueError, match="curves"):
         plot_position_losses({}, 4, 1.0, "t")
+
+
+def test_training_and_scores_figure_shares_the_step_axis():
+    fig = plot_training_and_scores([3.0, 2.0, 1.0, 1.0], [2, 4], [0.1, 0.4], [0.0, 0.7], math.log(32), "t")
+    loss_ax, score_ax = fig.axes
+    assert loss_ax.get_title() == "t" and score_ax.get_xlabel() == "training step"
+    assert loss_ax.get_shared_x_axes().joined(loss_ax, score_ax)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="same length"):
+        plot_training_and_scores([1.0], [1, 2], [0.1], [0.2], 1.0, "t")

@@ -199,6 +199,42 @@ def plot_position_losses(
     return fig
 
 
+def plot_training_and_scores(
+    losses: Sequence[float],
+    steps: Sequence[int],
+    prev_curve: Sequence[float],
+    ind_curve: Sequence[float],
+    reference: float,
+    title: str,
+) -> Figure:
+    """The training loss of every step (top) and, on the same steps axis, the best previous-token
+    score of layer 0 and the best induction score of layer 1 measured at ``steps`` (bottom)."""
+    from ..viz import OKABE_ITO
+
+    if not (len(steps) == len(prev_curve) == len(ind_curve)) or not steps:
+        raise ValueError("steps, prev_curve and ind_curve must be non-empty and of the same length")
+    fig, (ax_loss, ax_score) = plt.subplots(
+        2, 1, figsize=(8, 5.2), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    )
+    ax_loss.plot(range(1, len(losses) + 1), list(losses), lw=1, color=OKABE_ITO[0], label="training loss")
+    ax_loss.axhline(
+        reference, color="#555555", ls="--", lw=1, label=f"ln V = {reference:.2f}: a uniform guess"
+    )
+    ax_loss.set_ylabel("cross-entropy per token\n(nats)")
+    ax_loss.legend(fontsize=8)
+    ax_loss.set_title(title)
+    ax_score.plot(list(steps), list(prev_curve), "-o", ms=3, color=_ROLE_COLOURS["previous-token"],
+                  label="best previous-token score, layer 0")  # fmt: skip
+    ax_score.plot(list(steps), list(ind_curve), "--s", ms=3, color="#0072B2",
+                  label="best induction score, layer 1")  # fmt: skip
+    ax_score.set_ylim(0, 1)
+    ax_score.set_ylabel("score on held-out\n[s s] sequences")
+    ax_score.set_xlabel("training step")
+    ax_score.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
 def prompt_attention(model: torch.nn.Module, text: str) -> dict:
     """Run a typed prompt through the lesson's model and collect what the widget shows.
 
