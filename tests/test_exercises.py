@@ -56,8 +56,8 @@ def map_outputs(ex: Exercise, fn: Any) -> Any:
 # ------------------------------------------------------------------ the registry
 
 
-def test_every_lesson_01_to_10_has_two_or_three_exercises_and_lesson_00_one_warm_up():
-    per_lesson = {f"{n:02d}": 0 for n in range(11)}
+def test_every_lesson_01_to_11_has_two_or_three_exercises_and_lesson_00_one_warm_up():
+    per_lesson = {f"{n:02d}": 0 for n in range(12)}
     for ex in EXERCISES.values():
         per_lesson[ex.lesson] += 1
     assert per_lesson.pop("00") == 1

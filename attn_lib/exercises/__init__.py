@@ -47,6 +47,7 @@ from . import (
     lesson08,
     lesson09,
     lesson10,
+    lesson11,
 )
 from .core import INPLACE_MISTAKE, Exercise, Mistake
 from .core import Case as Case  # Case and Out: not in __all__, importable from here as before
@@ -79,12 +80,15 @@ __all__ = [
     "check_padding_mask",
     "check_positional_encoding",
     "check_previous_token_score",
+    "check_repeat_kv",
+    "check_rope_attention",
     "check_scaled_dot_product_attention",
     "check_self_attention",
     "check_soft_lookup",
     "check_split_heads",
     "check_stable_softmax",
     "check_teacher_forcing_pair",
+    "check_window_mask",
     "show_solution",
 ]
 
@@ -105,6 +109,7 @@ EXERCISES: dict[str, Exercise] = {
         lesson08,
         lesson09,
         lesson10,
+        lesson11,
     )
     for ex in lesson.LESSON_EXERCISES
 }
@@ -266,3 +271,18 @@ def check_induction_score(fn: Callable[..., Any]) -> CheckResult:
 def check_induction_targets(fn: Callable[..., Any]) -> CheckResult:
     """Lesson 10. Check ``my_induction_targets(tokens)``: bool (T, T), after an earlier occurrence."""
     return EXERCISES["induction_targets"].check(fn)
+
+
+def check_rope_attention(fn: Callable[..., Any]) -> CheckResult:
+    """Lesson 11. Check ``my_rope_attention(q, k, v, positions, base)``: attention with rotated q, k."""
+    return EXERCISES["rope_attention"].check(fn)
+
+
+def check_repeat_kv(fn: Callable[..., Any]) -> CheckResult:
+    """Lesson 11. Check ``my_repeat_kv(kv, num_heads)``: (B, H_kv, T, Dh) -> (B, H, T, Dh), grouped."""
+    return EXERCISES["repeat_kv"].check(fn)
+
+
+def check_window_mask(fn: Callable[..., Any]) -> CheckResult:
+    """Lesson 11. Check ``my_window_mask(T, window)``: bool (T, T), window keys including itself."""
+    return EXERCISES["window_mask"].check(fn)
