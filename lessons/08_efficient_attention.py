@@ -171,7 +171,7 @@ assert op_time["acc.mul_(rescale), acc (1, 4, 2048, 64)"] > 3 * op_time["a call 
 
 # %% [markdown]
 # The number of steps is the same in both runs, so the call overhead is the same; yet the step with
-# 32× more queries takes several times longer (the printed ratio: 8× to 11× in our runs). One
+# 32× more queries takes several times longer (the printed ratio: about 8× in our runs). One
 # call with nothing to do costs a few µs, while rescaling the accumulator and the skinny matmul each
 # cost tens to hundreds: **the cost of a tiny chunk is the O(T_q · d) memory traffic of each step**
 # (re-reading Q, rescaling the accumulator, matmuls of intensity about C), not the per-call overhead.
@@ -242,7 +242,7 @@ for i, (ax, step) in enumerate(zip(axes, steps, strict=True)):
 axes[-1].plot(positions, torch.softmax(scores, 0), "k_", ms=14, mew=2, label="softmax of the full row")
 axes[-1].legend(fontsize=8, loc="upper left")
 axes[0].set_ylabel("weight (normalised over the keys seen)")
-fig.suptitle("Online softmax: a running max and a rescaled running sum; after the last chunk the weights are exactly softmax",
+fig.suptitle("Online softmax: a running max and a rescaled running sum; after the last chunk the weights equal softmax (up to rounding)",
              fontsize=10)
 fig.tight_layout()
 plt.show()
