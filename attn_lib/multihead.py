@@ -116,7 +116,9 @@ class MultiHeadAttention(nn.Module):
         params = [self.q_proj.weight, self.k_proj.weight, self.v_proj.weight]
         if self.q_proj.bias is not None:
             params += [self.q_proj.bias, self.k_proj.bias, self.v_proj.bias]
-        if torch.is_grad_enabled():  # autograd may need the stack: build it in the graph
+        # with autograd the stack must be in the graph; parameters made under inference_mode
+        # have no version counter to tell when they change: stack them anew in both cases
+        if torch.is_grad_enabled() or any(p.is_inference() for p in params):
             self._packed = None
             w = torch.cat(params[:3])  # (3D, D)
             return w, torch.cat(params[3:]) if len(params) > 3 else None

@@ -198,19 +198,22 @@ def train(
     was_training = model.training
     model.train()
     history: list[float] = []
-    for step in range(steps):
-        src, tgt_in, tgt_out = batch_fn(step)
-        loss = sequence_loss(model(src, tgt_in), tgt_out, pad_id)  # (B, T, V) vs (B, T)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        history.append(loss.item())
-        if progress is not None:
-            progress(step, history[-1])
-    model.train(was_training)
+    try:
+        with torch.enable_grad():  # also when called under torch.no_grad()
+            for step in range(steps):
+                src, tgt_in, tgt_out = batch_fn(step)
+                loss = sequence_loss(model(src, tgt_in), tgt_out, pad_id)  # (B, T, V) vs (B, T)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if clip_grad_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                history.append(loss.item())
+                if progress is not None:
+                    progress(step, history[-1])
+    finally:
+        model.train(was_training)
     return history
 
 

@@ -371,3 +371,11 @@ def test_train_rejects_bad_arguments_by_name(kwargs, message):
     batch = make_reversal_batch(2, 2, 3, torch.Generator().manual_seed(0))
     with pytest.raises((TypeError, ValueError), match=message):
         train(model, lambda step: batch, 1, **kwargs)
+
+
+def test_train_works_under_no_grad():
+    model = Transformer(VOCAB_SIZE, VOCAB_SIZE, d_model=8, num_heads=2, d_ff=16)
+    batch = make_reversal_batch(2, 2, 3, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        losses = train(model, lambda step: batch, 2)
+    assert len(losses) == 2

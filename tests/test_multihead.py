@@ -632,6 +632,17 @@ def test_mha_gradients_reach_q_k_v_projections_after_no_grad_calls():
         torch.testing.assert_close(getattr(mha, name).weight.grad, getattr(ref, name).weight.grad)
 
 
+def test_mha_built_under_inference_mode_works_and_follows_in_place_writes():
+    x = torch.randn(2, 5, D)
+    with torch.inference_mode():
+        mha = MultiHeadAttention(D, H)  # inference tensors: no version counter
+        before = self_attention_output(mha, x)
+        mha.q_proj.weight.mul_(3.0)
+        after = self_attention_output(mha, x)
+        torch.testing.assert_close(after, separate_projections_output(mha, x))
+    assert (after - before).abs().max() > 1e-4
+
+
 def test_mha_deepcopy_and_pickle_do_not_carry_the_cache():
     import copy
     import pickle
