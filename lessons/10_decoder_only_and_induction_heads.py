@@ -495,9 +495,10 @@ check_induction_targets(my_induction_targets)
 # 3. With a fixed period, "copy the token from position `q − 15`" is a rule of positions alone: one
 #    layer with learned positions can do it, and no induction head is needed. Varying `P` leaves
 #    content matching as the only general solution.
-# 4. The model has learned that a character already in the context is likely next, so in the first
-#    half it gives seen characters more probability than 1/32 and unseen ones less; the next
-#    character of a random first half is usually unseen, so its loss is above the uniform guess.
+# 4. The model has learned that a character already in the context is likely next (most of all
+#    the sequence's first character, with which every period restarts), so in the first half it
+#    gives seen characters more probability than 1/32 and unseen ones less; the next character of
+#    a random first half is usually unseen, so its loss is above the uniform guess.
 # 5. Another seed, another CPU or another version of PyTorch computes other last bits, training
 #    amplifies them, and the same roles can land on other heads. The roles are the finding; the
 #    indices are one run's.
