@@ -18,6 +18,7 @@ attention sits on the diagonal ``key = query - P + 1`` when the segment repeats 
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 
@@ -92,7 +93,7 @@ class DecoderBlock(nn.Module):
         H = self.head_scale.shape[0]
         B, T, HD = x.shape
         scale = self.head_scale.to(dtype=x.dtype, device=x.device)
-        x = (x.view(B, T, H, HD // H) * scale[:, None]).view(B, T, HD)  # (B, T, H, Dh) -> (B, T, D)
+        x = (x.reshape(B, T, H, HD // H) * scale[:, None]).reshape(B, T, HD)  # (B, T, H, Dh) -> (B, T, D)
         return (x,)
 
     def forward(
@@ -117,6 +118,13 @@ def _check_attention_options(options: object) -> dict:
         raise TypeError(
             f"attention_options must be a dict of MultiHeadAttention arguments or None, got "
             f"{type(options).__name__}"
+        )
+    known = set(inspect.signature(MultiHeadAttention.__init__).parameters) - {"self"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(
+            f"attention_options has {unknown}, which MultiHeadAttention does not take; it takes "
+            f"{sorted(known - {'d_model', 'num_heads', 'dropout'})}"
         )
     for reserved in ("d_model", "num_heads", "dropout"):
         if reserved in options:

@@ -169,6 +169,12 @@ def test_lm_training_lowers_the_loss():
         ({"num_layers": 0}, None, ValueError, "num_layers"),
         ({"attention_options": {"num_heads": 2}}, None, ValueError, "must not set 'num_heads'"),
         ({"attention_options": [1]}, None, TypeError, "attention_options must be a dict"),
+        (
+            {"attention_options": {"windw": 4}},
+            None,
+            ValueError,
+            r"\['windw'\], which MultiHeadAttention does not take",
+        ),
         ({}, lambda m: m(torch.ones(2, 3)), TypeError, "integer token ids"),
         ({}, lambda m: m(torch.ones(3, dtype=torch.long)), ValueError, r"shape \(B, T\)"),
         ({}, lambda m: m(torch.full((1, 3), 11)), ValueError, "outside the vocabulary 0..10"),
