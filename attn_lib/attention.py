@@ -18,16 +18,9 @@ import torch.nn.functional as F
 __all__ = ["scaled_dot_product_attention", "softmax"]
 
 
+# Scores and softmax of these are computed in float32 and returned in the input dtype, as
+# PyTorch's kernels do: a softmax in float16 overflows where float32 does not.
 HALF_DTYPES = (torch.float16, torch.bfloat16)
-
-
-def compute_dtype(dtype: torch.dtype) -> torch.dtype:
-    """The dtype scores and softmax are computed in: float32 for float16/bfloat16, else ``dtype``.
-
-    A softmax in float16 overflows where float32 does not (scores of a few hundred suffice);
-    PyTorch's kernels upcast half inputs the same way and return the input dtype.
-    """
-    return torch.float32 if dtype in HALF_DTYPES else dtype
 
 
 def check_dim(name: str, dim: object, ndim: int) -> int:

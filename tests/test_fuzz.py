@@ -835,6 +835,50 @@ def test_chunked_attention(inputs, chunk_size, scale):
         close(out, ref_attention(q, k, v, mask, scale), q.dtype, size)
 
 
+@pytest.mark.skipif(
+    not hasattr(efficient, "tiled_attention"), reason="efficient.tiled_attention not built yet"
+)
+@MANY
+@given(
+    inputs=attention_inputs(),
+    block_q=mostly(st.sampled_from([1, 2, 256]), 0, -1, 2.0, None),
+    block_k=mostly(st.sampled_from([1, 3, 256]), 0, 1.5, None),
+    scale=mostly(st.sampled_from([None, None, 0.5]), float("nan"), "1"),
+)
+def test_tiled_attention(inputs, block_q, block_k, scale):
+    q, k, v, mask = inputs
+    names = ["query", "key", "value", "mask", "block_q", "block_k", "scale"]
+    res = call(
+        efficient.tiled_attention,
+        q,
+        k,
+        v,
+        mask=mask,
+        block_q=block_q,
+        block_k=block_k,
+        scale=scale,
+        names=names,
+    )
+    if res is REJECTED:
+        return
+    out, lse = res
+    assert out.dtype == q.dtype and lse.shape == out.shape[:-1]
+    if all_finite([q, k, v]):
+        size = float(v.abs().max()) if v.numel() else 1.0
+        close(out, ref_attention(q, k, v, mask, scale), q.dtype, size)
+
+
+# The two xfails below are cases of attn_lib.efficient (another engineer's module, being rebuilt
+# for issue 18) that still failed at the time this file was written (2026-12-01 08:45 UTC):
+# online_softmax_steps(None, 1) raises AttributeError; measure_time/measure_peak_memory/
+# operators_called accept a non-callable fn (a raw "'int' object is not callable") and
+# measure_time accepts repeats=0 and warmup=-1. strict=False: they pass as soon as it is fixed.
+EFFICIENT_XFAIL = pytest.mark.xfail(
+    strict=False, reason="attn_lib.efficient does not validate these arguments yet (issue 12, section 3)"
+)
+
+
+@EFFICIENT_XFAIL
 @FEW
 @given(
     data=st.data(),
@@ -851,6 +895,7 @@ def test_online_softmax_steps(data, shape, chunk_size):
     )
 
 
+@EFFICIENT_XFAIL
 @pytest.mark.parametrize(
     "fn, args, name",
     [
