@@ -542,6 +542,10 @@ plt.show()
 # first found. Here the task made the rules; what the picture shows is that separate
 # softmaxes let two heads settle on two different rules at once.
 #
+# Lesson 10 shows such rules forming without a task made for them: a two-layer language model
+# trained on repeated random text grows a previous-token head in layer 0 and induction heads in
+# layer 1, found with the same kind of score and confirmed by switching them off.
+#
 # ## 7. Try it: how num_heads cuts the same features
 #
 # A sentence of 10 tokens with random embeddings (plus sinusoidal positions, lesson 04) and
