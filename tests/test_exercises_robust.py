@@ -146,6 +146,17 @@ def test_a_learner_function_that_changes_the_default_dtype_inside_does_not_spoil
     assert result.passed, result.message
 
 
+def test_calling_a_learner_function_outside_a_check_leaves_the_global_setting_alone():
+    from attn_lib.exercises.core import _call
+
+    ex = EXERCISES["stable_softmax"]
+    with learner_setting(dtype=torch.float64, grad=True, threads=2):
+        _call(ex.reference, ex.make_cases()[0].args, ex.arg_names)
+        assert torch.is_grad_enabled()
+        assert torch.get_default_dtype() == torch.float64
+        assert torch.get_num_threads() == 2
+
+
 def test_check_under_a_default_device_of_meta_still_judges_on_the_cpu():
     ex = EXERCISES["stable_softmax"]
     torch.set_default_device("meta")

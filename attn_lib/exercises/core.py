@@ -224,6 +224,7 @@ def _same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
 def _call(fn: Callable[..., Any], args: tuple, names: Sequence[str]) -> _Outcome:
     """Call ``fn`` on a copy of ``args``; catch what it raises and notice inputs changed in place."""
     copies = _clone(args)
+    setting = _Setting.now()  # inside a check, the checker's own (see _checker_setting)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -233,7 +234,7 @@ def _call(fn: Callable[..., Any], args: tuple, names: Sequence[str]) -> _Outcome
         except BaseException as err:  # anything else (SystemExit, GeneratorExit, ...) becomes a message
             return _Outcome(error=err)
         finally:
-            _CHECK_SETTING.apply()  # the learner's code may have changed the default dtype, grad mode, ...
+            setting.apply()  # the learner's code may have changed the default dtype, grad mode, ...
     value, unusable = _plain(value)
     if unusable is not None:
         return _Outcome(unusable=unusable)
