@@ -17,7 +17,7 @@ from .masks import (
     to_torch_mha_mask,
 )
 from .model import AttentionMaps, Decoder, Encoder, Transformer, greedy_decode
-from .multihead import KVCache, MultiHeadAttention, merge_heads, split_heads
+from .multihead import KVCache, MultiHeadAttention, merge_heads, sliding_window_attention, split_heads
 from .positional import PositionalEncoding, sinusoidal_positional_encoding
 from .rope import apply_rope
 
@@ -44,6 +44,7 @@ __all__ = [
     "previous_token_score",
     "scaled_dot_product_attention",
     "sinusoidal_positional_encoding",
+    "sliding_window_attention",
     "sliding_window_mask",
     "softmax",
     "split_heads",

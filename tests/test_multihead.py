@@ -21,9 +21,11 @@ from attn_lib import (
     combine_masks,
     merge_heads,
     padding_mask,
+    sliding_window_mask,
     split_heads,
     to_torch_mha_mask,
 )
+from attn_lib.multihead import sliding_window_attention
 
 D, H = 8, 2
 CASES = ["self", "self-causal", "self-padding", "self-causal-padding", "cross", "cross-padding"]
@@ -715,3 +717,196 @@ def test_mha_rejects_need_weights_that_is_not_a_bool():
     x = torch.randn(2, 3, D)
     with pytest.raises(TypeError, match="need_weights must be True or False, got NoneType"):
         MultiHeadAttention(D, H)(x, x, x, need_weights=None)
+
+
+# ---------------------------------------------------------------- today's switches: GQA/MQA, RoPE, window
+# (parity with transformers' Llama/Mistral attention: tests/test_transformers_parity.py)
+
+
+HS = 4  # heads of this section: D = 8 gives head_dim 2, and 2 KV heads are a real group
+
+
+def _switch_input(B: int = 2, T: int = 7, seed: int = 0) -> torch.Tensor:
+    torch.manual_seed(seed)
+    return torch.randn(B, T, D, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("num_kv_heads", [1, 2])
+def test_gqa_projects_keys_and_values_to_num_kv_heads_times_head_dim(num_kv_heads: int):
+    mha = MultiHeadAttention(D, HS, num_kv_heads=num_kv_heads)
+    assert mha.k_proj.weight.shape == (num_kv_heads * (D // HS), D)
+    assert mha.v_proj.weight.shape == (num_kv_heads * (D // HS), D)
+    assert mha.q_proj.weight.shape == (D, D)
+
+
+def test_defaults_are_the_2017_module_with_the_same_parameters():
+    old = MultiHeadAttention(D, HS)
+    assert old.num_kv_heads == HS and old.rope_base is None and old.window is None
+    assert {k: v.shape for k, v in old.state_dict().items()} == {
+        k: v.shape for k, v in MultiHeadAttention(D, HS, num_kv_heads=HS).state_dict().items()
+    }
+
+
+@pytest.mark.parametrize("num_kv_heads", [1, 2, HS])
+def test_gqa_equals_mha_whose_kv_heads_are_copied_in_groups(num_kv_heads: int):
+    gqa = MultiHeadAttention(D, HS, num_kv_heads=num_kv_heads).double()
+    mha = MultiHeadAttention(D, HS).double()
+    Dh, groups = D // HS, HS // num_kv_heads
+    with torch.no_grad():
+        mha.q_proj.load_state_dict(gqa.q_proj.state_dict())
+        mha.out_proj.load_state_dict(gqa.out_proj.state_dict())
+        for name in ("k_proj", "v_proj"):
+            src, dst = getattr(gqa, name), getattr(mha, name)
+            for h in range(HS):  # query head h reads KV head h // groups
+                kv = h // groups
+                dst.weight[h * Dh : (h + 1) * Dh] = src.weight[kv * Dh : (kv + 1) * Dh]
+                dst.bias[h * Dh : (h + 1) * Dh] = src.bias[kv * Dh : (kv + 1) * Dh]
+    x = _switch_input()
+    for need_weights in (True, False):
+        torch.testing.assert_close(
+            gqa(x, x, x, mask=causal_mask(7), need_weights=need_weights)[0],
+            mha(x, x, x, mask=causal_mask(7), need_weights=need_weights)[0],
+        )
+
+
+@pytest.mark.parametrize("num_kv_heads", [1, 2, HS])
+def test_the_cache_stores_only_the_kv_heads_and_steps_equal_the_whole_sequence(num_kv_heads: int):
+    mha = MultiHeadAttention(D, HS, num_kv_heads=num_kv_heads, rope=10000.0).double().eval()
+    x = _switch_input(T=6)
+    full, _ = mha(x, x, x, mask=causal_mask(6))
+    cache = KVCache()
+    steps = [mha(x[:, t : t + 1], x[:, t : t + 1], x[:, t : t + 1], cache=cache)[0] for t in range(6)]
+    assert cache.key.shape == (2, num_kv_heads, 6, D // HS)
+    torch.testing.assert_close(torch.cat(steps, dim=1), full)
+
+
+def test_rope_step_without_the_position_offset_differs_from_the_whole_sequence():
+    # the classic bug: the cached step rotated as position 0 instead of t
+    mha = MultiHeadAttention(D, HS, rope=10000.0).double().eval()
+    x = _switch_input(T=5)
+    full, _ = mha(x, x, x, mask=causal_mask(5))
+    cache = KVCache()
+    mha(x[:, :4], x[:, :4], x[:, :4], mask=causal_mask(4), cache=cache)
+    wrong, _ = mha(x[:, 4:], x[:, 4:], x[:, 4:], cache=cache, positions=torch.tensor([0]))
+    assert (wrong[:, 0] - full[:, 4]).abs().max() > 1e-3
+
+
+def test_rope_scores_depend_only_on_the_offset_so_shifting_all_positions_changes_nothing():
+    mha = MultiHeadAttention(D, HS, rope=10000.0).double()
+    x = _switch_input()
+    a, _ = mha(x, x, x, mask=causal_mask(7), positions=torch.arange(7))
+    b, _ = mha(x, x, x, mask=causal_mask(7), positions=torch.arange(100, 107))
+    torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 7, 20])
+def test_window_equals_passing_the_sliding_window_mask(window: int):
+    mha = MultiHeadAttention(D, HS, num_kv_heads=2, window=window).double()
+    plain = MultiHeadAttention(D, HS, num_kv_heads=2).double()
+    plain.load_state_dict(mha.state_dict())
+    x = _switch_input(T=9)
+    got, w = mha(x, x, x, mask=causal_mask(9))
+    expected, _ = plain(x, x, x, mask=sliding_window_mask(9, 9, window))
+    torch.testing.assert_close(got, expected)
+    assert torch.equal(w[0, 0] > 0, sliding_window_mask(9, 9, window))  # blocked weights are exactly 0
+
+
+def test_window_combines_with_a_padding_mask():
+    mha = MultiHeadAttention(D, HS, window=3).double()
+    x = _switch_input(B=2, T=6)
+    pad = torch.ones(2, 1, 1, 6, dtype=torch.bool)
+    pad[1, ..., 2] = False  # key 2 of sequence 1 is padding
+    _, w = mha(x, x, x, mask=pad)
+    assert (w[1, :, :, 2] == 0).all()
+    assert torch.equal(w[0, 0] > 0, sliding_window_mask(6, 6, 3))
+
+
+@pytest.mark.parametrize("num_kv_heads", [1, 2, HS])
+@pytest.mark.parametrize("window, max_length", [(3, 3), (3, 5), (1, 1)])
+def test_rolling_cache_keeps_max_length_entries_and_equals_the_unbounded_cache(
+    num_kv_heads: int, window: int, max_length: int
+):
+    mha = MultiHeadAttention(D, HS, num_kv_heads=num_kv_heads, rope=10000.0, window=window).double().eval()
+    x = _switch_input(B=2, T=11)
+    bounded, unbounded = KVCache(max_length=max_length), KVCache()
+    mha(x[:, :4], x[:, :4], x[:, :4], cache=bounded)  # a prefill longer than the window
+    mha(x[:, :4], x[:, :4], x[:, :4], cache=unbounded)
+    for t in range(4, 11):
+        step = x[:, t : t + 1]
+        a, _ = mha(step, step, step, cache=bounded)
+        b, _ = mha(step, step, step, cache=unbounded)
+        assert bounded.length == min(max_length, t + 1) and bounded.seen == t + 1
+        torch.testing.assert_close(a, b)
+    assert unbounded.length == 11
+
+
+def test_rolling_cache_without_a_window_is_refused():
+    mha = MultiHeadAttention(D, HS, window=4)
+    x = torch.randn(1, 1, D)
+    with pytest.raises(ValueError, match="max_length=3 drops keys this module still attends to"):
+        mha(x, x, x, cache=KVCache(max_length=3))
+    with pytest.raises(ValueError, match="window=None"):
+        MultiHeadAttention(D, HS)(x, x, x, cache=KVCache(max_length=3))
+
+
+def test_gradients_flow_through_rope_and_gqa_and_block_keys_outside_the_window():
+    mha = MultiHeadAttention(D, HS, num_kv_heads=1, rope=10000.0, window=2).double()
+    x = _switch_input(B=1, T=6).requires_grad_(True)
+    out, _ = mha(x, x, x)
+    (g,) = torch.autograd.grad(out[0, 5].sum(), x)
+    assert (g[0, :4] == 0).all()  # keys 0..3 are outside the window of position 5: exactly 0
+    assert (g[0, 4:].abs().sum(-1) > 0).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"num_kv_heads": 3}, ValueError, "num_kv_heads=3 must divide num_heads=4"),
+        ({"num_kv_heads": 0}, ValueError, "num_kv_heads must be None or a positive int"),
+        ({"window": 0}, ValueError, "window must be None"),
+        ({"window": 2.0}, ValueError, "window must be None"),
+        ({"rope": "yes"}, TypeError, "rope must be None, a frequency base"),
+        ({"rope": 0.5}, ValueError, "base must be a finite number > 1"),
+        ({"rope": {"base": 100.0, "pairs": "half"}}, ValueError, "rope dict takes the keys"),
+        ({"rope": {"pairing": "odd"}}, ValueError, "rope pairing must be one of"),
+    ],
+)
+def test_bad_switches_get_an_error_naming_the_argument(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        MultiHeadAttention(D, HS, **kwargs)
+
+
+def test_bad_positions_and_cross_attention_with_rope_get_named_errors():
+    x, mem = torch.randn(2, 3, D), torch.randn(2, 5, D)
+    with pytest.raises(ValueError, match="rope=None"):
+        MultiHeadAttention(D, HS)(x, x, x, positions=torch.arange(3))
+    rope = MultiHeadAttention(D, HS, rope=10000.0)
+    with pytest.raises(ValueError, match=r"positions must have shape \(T_q,\) or \(B, T_q\)"):
+        rope(x, x, x, positions=torch.arange(4))
+    with pytest.raises(TypeError, match="positions must be an integer tensor"):
+        rope(x, x, x, positions=torch.arange(3.0))
+    with pytest.raises(ValueError, match="rope and window are for self-attention"):
+        rope(x, mem, mem)
+    with pytest.raises(ValueError, match="max_length must be None"):
+        KVCache(max_length=0)
+
+
+@pytest.mark.parametrize(
+    "T, window, block", [(17, 4, None), (16, 1, None), (9, 20, None), (30, 5, 3), (12, 3, 7)]
+)
+def test_banded_sliding_window_attention_equals_full_attention_with_the_window_mask(T, window, block):
+    torch.manual_seed(T)
+    q, k, v = torch.randn(3, 2, 3, T, 4, dtype=torch.float64).unbind(0)
+    mask = sliding_window_mask(T, T, window)
+    expected = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    torch.testing.assert_close(sliding_window_attention(q, k, v, window, block), expected)
+
+
+def test_banded_sliding_window_attention_names_bad_arguments():
+    q = torch.randn(1, 1, 4, 2)
+    with pytest.raises(ValueError, match="window must be an int >= 1"):
+        sliding_window_attention(q, q, q, 0)
+    with pytest.raises(ValueError, match="block_size must be None or a positive int"):
+        sliding_window_attention(q, q, q, 2, 0)
+    with pytest.raises(ValueError, match="q must be a tensor of shape"):
+        sliding_window_attention(q[0], q, q, 2)

@@ -47,6 +47,13 @@ from .lesson10 import (
     target_mass,
     uniform_causal_scores,
 )
+from .lesson11 import (
+    kv_cache_bytes,
+    plot_kv_cache_memory,
+    plot_receptive_field,
+    reach_back,
+    receptive_field,
+)
 
 __all__ = [
     "DATE_MAX_CHARS",
@@ -67,6 +74,7 @@ __all__ = [
     "generation_prefix_attention",
     "generation_step_view",
     "head_map",
+    "kv_cache_bytes",
     "lookup_state",
     "mirror_positions",
     "plot_cross_attention_row",
@@ -75,10 +83,12 @@ __all__ = [
     "plot_head_grid",
     "plot_head_map",
     "plot_head_scores",
+    "plot_kv_cache_memory",
     "plot_lm_heads",
     "plot_one_head_per_format",
     "plot_position_losses",
     "plot_prompt_attention",
+    "plot_receptive_field",
     "plot_reversal_attention",
     "plot_scaling_demo",
     "plot_score_memory",
@@ -91,6 +101,8 @@ __all__ = [
     "probe_neighbour_digits",
     "prompt_attention",
     "query_from_angle",
+    "reach_back",
+    "receptive_field",
     "run_date",
     "run_reversal",
     "scaling_curves",
