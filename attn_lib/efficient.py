@@ -300,14 +300,36 @@ class _TiledAttention(torch.autograd.Function):
         return (*grads, None, None, None, None, None, None)
 
 
+def _check_count(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _check_callable(fn: object) -> None:
+    if not callable(fn):
+        raise TypeError(
+            f"fn must be a function of no arguments (e.g. lambda: f(q, k, v)), got {type(fn).__name__}"
+        )
+
+
 def online_softmax_steps(scores: torch.Tensor, chunk_size: int) -> list[dict[str, list[float]]]:
     """Trace online softmax on one row of scores, chunk by chunk, for teaching.
 
     Returns one dict per chunk with the running ``max``, ``sum`` (denominator, relative to
     the running max) and the ``weights`` the row would have if it stopped there.
     """
+    if not isinstance(scores, torch.Tensor):
+        raise TypeError(
+            f"scores must be a torch.Tensor (one row of scores, (T_k,)), got {type(scores).__name__}"
+        )
+    if not scores.is_floating_point():
+        raise TypeError(f"scores must be a float tensor, got dtype {scores.dtype}; use scores.float()")
     if scores.dim() != 1:
         raise ValueError(f"scores must be one row (T_k,), got shape {tuple(scores.shape)}")
+    _check_count("chunk_size", chunk_size, minimum=1)
     m, denom = float("-inf"), 0.0
     steps = []
     for start in range(0, scores.shape[0], chunk_size):
@@ -329,6 +351,9 @@ def online_softmax_steps(scores: torch.Tensor, chunk_size: int) -> list[dict[str
 
 def measure_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> list[float]:
     """Wall-clock seconds of ``repeats`` calls of ``fn`` after ``warmup`` calls."""
+    _check_callable(fn)
+    _check_count("repeats", repeats, minimum=1)
+    _check_count("warmup", warmup, minimum=0)
     for _ in range(warmup):
         fn()
     times = []
@@ -377,6 +402,7 @@ def measure_peak_memory(fn: Callable[[], object]) -> int:
     """
     from torch._C._profiler import _EventType
 
+    _check_callable(fn)
     prof = _profile(fn, profile_memory=True)
     allocations = []
     nodes = list(prof.profiler.kineto_results.experimental_event_tree())
@@ -399,6 +425,7 @@ def operators_called(fn: Callable[[], object]) -> list[str]:
     for PyTorch's fused attention on the CPU, or ``aten::bmm`` and ``aten::_softmax`` for the
     explicit formula.
     """
+    _check_callable(fn)
     names: list[str] = []
     for e in sorted(_profile(fn, profile_memory=False).events(), key=lambda e: e.time_range.start):
         if e.name.startswith("aten::") and e.name not in names:

@@ -868,17 +868,6 @@ def test_tiled_attention(inputs, block_q, block_k, scale):
         close(out, ref_attention(q, k, v, mask, scale), q.dtype, size)
 
 
-# The two xfails below are cases of attn_lib.efficient (another engineer's module, being rebuilt
-# for issue 18) that still failed at the time this file was written (2026-12-01 08:45 UTC):
-# online_softmax_steps(None, 1) raises AttributeError; measure_time/measure_peak_memory/
-# operators_called accept a non-callable fn (a raw "'int' object is not callable") and
-# measure_time accepts repeats=0 and warmup=-1. strict=False: they pass as soon as it is fixed.
-EFFICIENT_XFAIL = pytest.mark.xfail(
-    strict=False, reason="attn_lib.efficient does not validate these arguments yet (issue 12, section 3)"
-)
-
-
-@EFFICIENT_XFAIL
 @FEW
 @given(
     data=st.data(),
@@ -891,11 +880,13 @@ def test_online_softmax_steps(data, shape, chunk_size):
     if steps is REJECTED or not all_finite([scores]) or scores.numel() == 0:
         return
     torch.testing.assert_close(
-        torch.tensor(steps[-1]["weights"]), ref_softmax(scores, 0), atol=1e-6, rtol=1e-6
+        torch.tensor(steps[-1]["weights"], dtype=torch.float64),
+        ref_softmax(scores, 0).double(),
+        atol=1e-6,
+        rtol=1e-6,
     )
 
 
-@EFFICIENT_XFAIL
 @pytest.mark.parametrize(
     "fn, args, name",
     [
