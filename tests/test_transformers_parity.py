@@ -139,6 +139,20 @@ def test_equals_mistral_attention_with_a_sliding_window(window: int, num_kv_head
     torch.testing.assert_close(got, expected, **TOL)
 
 
+@pytest.mark.parametrize("B, T, window", [(1, 5, 2), (2, 11, 4), (3, 16, 6)])
+def test_equals_mistral_attention_with_a_window_and_a_padding_mask(B: int, T: int, window: int):
+    hf, ours, rotary = _pair("mistral", 2, window=window, seed=6)
+    x = torch.randn(B, T, D, dtype=torch.float64)
+    real = torch.ones(B, 1, 1, T, dtype=torch.bool)
+    real[-1, ..., T // 2] = False  # one padded key in the last sequence
+    mask = combine_masks(causal_mask(T), real) | torch.eye(T, dtype=torch.bool)  # (B, 1, T, T)
+    expected = _hf_forward(
+        hf, rotary, x, torch.arange(T).expand(B, T), mask & sliding_window_mask(T, T, window)
+    )
+    got, _ = ours(x, x, x, mask=mask)  # positions default to 0..T-1; the module adds the window
+    torch.testing.assert_close(got, expected, **TOL)
+
+
 def test_mistral_window_built_by_transformers_own_mask_function_equals_ours():
     from transformers.masking_utils import sliding_window_causal_mask_function
 
