@@ -169,7 +169,7 @@ print("ω_0, ω_1, ω_last for Dh = 8:", rope_angles(torch.tensor([1]), 8)[0].nu
 # window of 8, then test on 32, 64 and 128 tokens, counting accuracy separately on the positions
 # it saw in training (up to 31) and on the positions it never saw.
 #
-# (150 steps each, about 5 s each here.)
+# (150 steps each; all four together take a few seconds here.)
 
 # %%
 V, P = len(LM_ALPHABET), 5
@@ -263,6 +263,22 @@ for h_kv in (8, 2, 1):
     predicted = kv_cache_bytes(1, h_kv, d_small // H_small, 4) * T_cache
     assert measured == predicted
     print(f"d_model 64, 8 heads, {h_kv} KV heads: cache of {T_cache} tokens = {measured} bytes (predicted {predicted})")
+
+# %% [markdown]
+# PyTorch's own kernel does the same grouping: `scaled_dot_product_attention(..., enable_gqa=True)`
+# takes keys and values with fewer heads. The module agrees with it (up to rounding):
+
+# %%
+from attn_lib import merge_heads, split_heads
+
+gqa = MultiHeadAttention(64, 8, num_kv_heads=2).eval()
+x_g = torch.randn(2, 10, 64)
+with torch.no_grad():
+    q_g = split_heads(gqa.q_proj(x_g), 8)  # (B, H, T, Dh)
+    k_g, v_g = split_heads(gqa.k_proj(x_g), 2), split_heads(gqa.v_proj(x_g), 2)  # (B, H_kv, T, Dh)
+    out_g = torch.nn.functional.scaled_dot_product_attention(q_g, k_g, v_g, attn_mask=causal_mask(10), enable_gqa=True)
+    torch.testing.assert_close(gqa(x_g, x_g, x_g, mask=causal_mask(10))[0], gqa.out_proj(merge_heads(out_g)))
+print("MultiHeadAttention(num_kv_heads=2) == scaled_dot_product_attention(enable_gqa=True) (assert_close): True")
 
 # %% [markdown]
 # What does sharing cost? On lesson 10's in-context task (a random segment of 3 to 12 tokens
