@@ -106,10 +106,12 @@ def _check_inputs(
     return batch, float(scale), compute
 
 
-def _check_block(name: str, size: object) -> int:
-    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-        raise ValueError(f"{name} must be a positive int, got {size!r}")
-    return size
+def _check_count(name: str, value: object, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum`` (a block or chunk size, a number of repeats), or a named error."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        wanted = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    return value
 
 
 def _full_mask(mask: torch.Tensor | None, T_q: int, T_k: int) -> torch.Tensor | None:
@@ -143,7 +145,7 @@ def chunked_attention(
         rounding; a query whose keys are all masked gets zeros, as there.
     """
     batch, scale, compute = _check_inputs(query, key, value, mask, scale)
-    _check_block("chunk_size", chunk_size)
+    _check_count("chunk_size", chunk_size)
     T_q, T_k = query.shape[-2], key.shape[-2]
     mask = _full_mask(mask, T_q, T_k)
     dtype, device = query.dtype, query.device
@@ -211,8 +213,8 @@ def tiled_attention(
         all masked gets a zero output (as in the rest of ``attn_lib``) and ``lse = -inf``.
     """
     batch, scale, compute = _check_inputs(query, key, value, mask, scale)
-    _check_block("block_q", block_q)
-    _check_block("block_k", block_k)
+    _check_count("block_q", block_q)
+    _check_count("block_k", block_k)
     mask = _full_mask(mask, query.shape[-2], key.shape[-2])
     return _TiledAttention.apply(query, key, value, mask, block_q, block_k, scale, batch, compute)
 
@@ -298,14 +300,6 @@ class _TiledAttention(torch.autograd.Function):
         for g, t in ((dq, query), (dk, key), (dv, value)):
             grads.append(g.sum_to_size(t.shape).to(t.dtype) if t.requires_grad else None)
         return (*grads, None, None, None, None, None, None)
-
-
-def _check_count(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
 
 
 def _check_callable(fn: object) -> None:

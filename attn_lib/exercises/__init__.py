@@ -95,24 +95,23 @@ __all__ = [
 # ======================================================================== the registry
 
 
-EXERCISES: dict[str, Exercise] = {
-    ex.name: ex
-    for lesson in (
-        lesson00,
-        lesson01,
-        lesson02,
-        lesson03,
-        lesson04,
-        lesson05,
-        lesson06,
-        lesson07,
-        lesson08,
-        lesson09,
-        lesson10,
-        lesson11,
-    )
-    for ex in lesson.LESSON_EXERCISES
-}
+# Every lesson's module, in order: the one place a new lesson's exercises are added.
+_LESSONS = (
+    lesson00,
+    lesson01,
+    lesson02,
+    lesson03,
+    lesson04,
+    lesson05,
+    lesson06,
+    lesson07,
+    lesson08,
+    lesson09,
+    lesson10,
+    lesson11,
+)
+
+EXERCISES: dict[str, Exercise] = {ex.name: ex for lesson in _LESSONS for ex in lesson.LESSON_EXERCISES}
 
 
 # ======================================================================== solutions
