@@ -239,28 +239,40 @@ class _TiledAttention(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, query, key, value, mask, block_q, block_k, scale, batch, compute):
-        T_q, T_k, d_v = query.shape[-2], key.shape[-2], value.shape[-1]
-        q = query.expand(*batch, *query.shape[-2:])  # (..., T_q, d_k), views: no copies
-        k = key.expand(*batch, *key.shape[-2:])  # (..., T_k, d_k)
-        v = value.expand(*batch, *value.shape[-2:])  # (..., T_k, d_v)
+        T_q, T_k, d_k, d_v = query.shape[-2], key.shape[-2], query.shape[-1], value.shape[-1]
+        q = query.expand(*batch, T_q, d_k)  # (..., T_q, d_k), views: no copies
+        k = key.expand(*batch, T_k, d_k)  # (..., T_k, d_k)
+        v = value.expand(*batch, T_k, d_v)  # (..., T_k, d_v)
         out = torch.empty((*batch, T_q, d_v), dtype=query.dtype, device=query.device)
         lse = torch.empty((*batch, T_q), dtype=compute, device=query.device)
+        # The blocks are written into one buffer per block shape, flattened to (N, rows, cols) with
+        # N = prod(batch) so that bmm/baddbmm write in place: no block is allocated per step.
+        N = math.prod(batch)
+        buffers: dict[tuple[int, int], torch.Tensor] = {}
         for i in _blocks(T_q, block_q):
-            q_i = q[..., i, :].to(compute) * scale  # (..., B_q, d_k)
+            q_i = (q[..., i, :].to(compute) * scale).reshape(N, i.stop - i.start, d_k)  # (N, B_q, d_k)
             n = q_i.shape[-2]
             m = torch.full((*batch, n, 1), float("-inf"), dtype=compute, device=q.device)  # running max
             denom = torch.zeros((*batch, n, 1), dtype=compute, device=q.device)  # running sum of exp
             acc = torch.zeros((*batch, n, d_v), dtype=compute, device=q.device)  # running sum of exp * v
             for j in _blocks(T_k, block_k):
-                s = _scores(q_i, k[..., j, :].to(compute), mask, i, j)  # (..., B_q, B_k)
+                width = j.stop - j.start
+                if (n, width) not in buffers:
+                    buffers[(n, width)] = torch.empty((*batch, n, width), dtype=compute, device=q.device)
+                s = buffers[(n, width)]  # (..., B_q, B_k)
+                k_j = k[..., j, :].to(compute).reshape(N, width, d_k)  # (N, B_k, d_k), a view if k is
+                torch.bmm(q_i, k_j.transpose(-2, -1), out=s.view(N, n, width))  # scores, in place
+                if mask is not None:
+                    s.masked_fill_(~mask[..., i, j], float("-inf"))  # weight exactly 0
                 m_new = torch.maximum(m, s.amax(dim=-1, keepdim=True))
                 m_safe = m_new.masked_fill(m_new == float("-inf"), 0.0)  # nothing seen yet: subtract 0
                 rescale = torch.exp(m - m_safe)  # <= 1; 0 before the first key that counts
-                p = s.sub_(m_safe).exp_()  # (..., B_q, B_k), in place: one block alive
+                p = s.sub_(m_safe).exp_()  # (..., B_q, B_k), in place: the buffer now holds exp(s - m)
                 denom.mul_(rescale).add_(p.sum(dim=-1, keepdim=True))
-                acc.mul_(rescale).add_(p @ v[..., j, :].to(compute))  # (..., B_q, d_v)
+                acc.mul_(rescale)
+                v_j = v[..., j, :].to(compute).reshape(N, width, d_v)  # (N, B_k, d_v)
+                acc.view(N, n, d_v).baddbmm_(p.view(N, n, width), v_j)  # acc += p @ v_j, in place
                 m = m_new
-                del s, p
             out[..., i, :] = acc.div_(denom.masked_fill(denom == 0, 1.0))  # fully masked rows: 0 / 1 = 0
             lse[..., i] = (m + denom.log()).squeeze(-1)  # -inf where every key is masked
         ctx.save_for_backward(query, key, value, out, lse)

@@ -30,6 +30,9 @@ def run(quick: bool, out_dir: Path) -> Result:
     block = 32 if quick else 256  # tiled_attention's default block sizes, B_q = B_k
     chunked, chunked_large = CHUNKED.format(chunk), CHUNKED.format(4 * chunk)
     tiled = TILED.format(block, block)
+    # The targets' tiling: taller query blocks (B_q = 2 B_k) read every key block half as often;
+    # the score block is 2x the default's, still a small fraction of the output.
+    tall = TILED.format(2 * block, block)
     repeats = 1 if quick else 5
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(B, H, T, Dh, generator=g) for _ in range(3))
@@ -40,6 +43,7 @@ def run(quick: bool, out_dir: Path) -> Result:
         chunked: lambda: chunked_attention(q, k, v, chunk_size=chunk),
         chunked_large: lambda: chunked_attention(q, k, v, chunk_size=4 * chunk),
         tiled: lambda: tiled_attention(q, k, v, block_q=block, block_k=block)[0],
+        tall: lambda: tiled_attention(q, k, v, block_q=2 * block, block_k=block)[0],
         FUSED: lambda: F.scaled_dot_product_attention(q, k, v),
     }
     with torch.inference_mode():
@@ -91,18 +95,23 @@ def run(quick: bool, out_dir: Path) -> Result:
             Spread.of(per_round_ratios(times[chunked], times[EXPLICIT])),
         ),
     ]
-    tiled_time = stats[tiled].median / stats[FUSED].median
-    tiled_mem = memory[tiled] / memory[FUSED]
+    tiled_time = stats[tall].median / stats[FUSED].median
+    tiled_mem = memory[tall] / memory[FUSED]
     train_ratio = training["tiled"] / training["explicit"]
     targets += [
         Target(
-            f"forward time: tiled ({block}×{block}) / torch fused SDPA",
+            f"forward time: tiled ({2 * block}×{block}) / torch fused SDPA",
             tiled_time,
             "≤ 1.5",
             tiled_time <= 1.5,
-            Spread.of(per_round_ratios(times[tiled], times[FUSED])),
+            Spread.of(per_round_ratios(times[tall], times[FUSED])),
         ),
-        Target("forward peak memory: tiled / torch fused SDPA", tiled_mem, "≤ 2", tiled_mem <= 2),
+        Target(
+            f"forward peak memory: tiled ({2 * block}×{block}) / torch fused SDPA",
+            tiled_mem,
+            "≤ 2",
+            tiled_mem <= 2,
+        ),
         Target(
             "forward + backward peak memory: tiled / explicit",
             train_ratio,
@@ -121,7 +130,11 @@ def run(quick: bool, out_dir: Path) -> Result:
         f"off (one block); chunked_attention holds one (B, H, T, C) block "
         f"= {B * H * T * chunk * 4 / MiB:.0f} MiB for C={chunk}, plus q·scale, the accumulator and the "
         "output. "
-        f"C={chunk} is the chunk size of the targets; C={4 * chunk} shows how time and memory move with C.",
+        f"C={chunk} is the chunk size of the targets; C={4 * chunk} shows how time and memory move with C. "
+        f"tiled_attention is timed at its default blocks ({block}×{block}) and with query blocks twice as "
+        f"tall ({2 * block}×{block}, the targets' tiling): each key block is then read T/{2 * block} times "
+        f"instead of T/{block}, for one (B, H, {2 * block}, {block}) score block "
+        f"= {B * H * 2 * block * block * 4 / MiB:.0f} MiB, reused in place at every step.",
         f"PyTorch's fused kernel (flash attention for the CPU) does the same online softmax in C++: "
         f"{fused_time:.2f}× the time of chunked_attention, {memory[FUSED] / MiB:.1f} MiB "
         "(little more than its output).",
@@ -130,7 +143,7 @@ def run(quick: bool, out_dir: Path) -> Result:
         f"builds T×T gradients), tiled {training['tiled'] / MiB:.0f} MiB (it keeps Q, K, V, the output and "
         "the log-sum-exp, and recomputes the weights block by block).",
     ]
-    figure = _plot(stats, memory, (T, H, Dh, chunk), out_dir)
+    figure = _plot(stats, memory, (T, H, Dh, chunk, block), out_dir)
     return Result("chunked", f"Attention at T={T}: time and memory", table, targets, notes, figure)
 
 
@@ -152,17 +165,18 @@ def _training_memory(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block: i
 
 
 def _plot(stats: dict[str, Spread], memory: dict[str, int], size, out_dir: Path) -> Path:
-    T, H, Dh, chunk = size
+    T, H, Dh, chunk, block = size
     names = list(stats)
     labels = [
         "explicit\nformula",
         "attn_lib\nsdpa",
         f"chunked\nC={chunk}",
         f"chunked\nC={4 * chunk}",
-        "tiled\n(query x key\nblocks)",
+        f"tiled\n{block}×{block}",
+        f"tiled\n{2 * block}×{block}",
         "torch\nfused",
     ]
-    colours = ["#e76f51", "#f4a261", "#2a9d8f", "#8ab17d", "#e9c46a", "#264653"]
+    colours = ["#d55e00", "#e69f00", "#009e73", "#56b4e9", "#cc79a7", "#f0e442", "#0072b2"]
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 3.8))
     for i, name in enumerate(names):
         s = stats[name]
