@@ -453,34 +453,21 @@ def train_lm(
     """Next-token training: ``batch_fn(step) -> tokens (B, T)``; the loss of ``logits[:, t]``
     against ``tokens[:, t + 1]``. AdamW (betas 0.9, 0.98), linear warm-up then cosine decay to
     ``lr * min_lr_factor``, gradient norm clipped. Returns the loss of every step."""
-    from .train import warmup_cosine_schedule
+    from .train import fit
 
     check_size("steps", steps)
     if not callable(batch_fn):
         raise TypeError(
             f"batch_fn must be callable as batch_fn(step) -> tokens, got {type(batch_fn).__name__}"
         )
-    if check_number("lr", lr) <= 0:
-        raise ValueError(f"lr must be positive, got {lr}")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.98), weight_decay=0.0)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: warmup_cosine_schedule(s, steps, warmup, min_lr_factor)
-    )
-    model.train()
-    history: list[float] = []
-    for step in range(steps):
+
+    def next_token_loss(step: int) -> torch.Tensor:
         tokens = batch_fn(step)  # (B, T)
         logits = model(tokens)  # (B, T, V)
         V = logits.shape[-1]
-        loss = F.cross_entropy(logits[:, :-1].reshape(-1, V), tokens[:, 1:].reshape(-1))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        history.append(loss.item())
-        if progress is not None:
-            progress(step, history[-1])
+        return F.cross_entropy(logits[:, :-1].reshape(-1, V), tokens[:, 1:].reshape(-1))
+
+    history = fit(model, next_token_loss, steps, lr, warmup, min_lr_factor, clip_grad_norm, progress=progress)
     model.eval()
     return history
 

@@ -137,6 +137,64 @@ def _check_positive_int(name: str, value: object, allow_zero: bool = False) -> N
         raise ValueError(f"{name} must be {'>= 0' if allow_zero else 'positive'}, got {value}")
 
 
+def fit(
+    model: nn.Module,
+    loss_fn: Callable[[int], torch.Tensor],
+    steps: int,
+    lr: float = 1e-3,
+    warmup: int = 0,
+    min_lr_factor: float = 1.0,
+    clip_grad_norm: float | None = 1.0,
+    weight_decay: float = 0.0,
+    progress: ProgressFn | None = None,
+) -> list[float]:
+    """The optimisation loop shared by :func:`train` and :func:`attn_lib.lm.train_lm`.
+
+    ``loss_fn(step)`` runs the model on batch ``step`` and returns the scalar loss; each step then
+    zeroes the gradients, back-propagates, clips the global gradient norm (unless None), takes an
+    Adam step (AdamW when ``weight_decay > 0``, betas 0.9 and 0.98) and advances the schedule
+    (linear warm-up to ``lr``, cosine decay to ``lr * min_lr_factor``). The model is in training
+    mode during the loop and left as it was found. Returns the loss of every step.
+    """
+    _check_positive_int("steps", steps)
+    _check_positive_int("warmup", warmup, allow_zero=True)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if check_number("lr", lr) <= 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+    check_number("min_lr_factor", min_lr_factor, 0.0, 1.0)
+    if clip_grad_norm is not None and check_number("clip_grad_norm", clip_grad_norm) <= 0:
+        raise ValueError(f"clip_grad_norm must be positive or None, got {clip_grad_norm}")
+    check_number("weight_decay", weight_decay, 0.0)
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"progress must be callable as progress(step, loss) or None, got {type(progress).__name__}"
+        )
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: warmup_cosine_schedule(s, steps, warmup, min_lr_factor)
+    )
+    was_training = model.training
+    model.train()
+    history: list[float] = []
+    try:
+        with torch.enable_grad():  # also when called under torch.no_grad()
+            for step in range(steps):
+                loss = loss_fn(step)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if clip_grad_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                history.append(loss.item())
+                if progress is not None:
+                    progress(step, history[-1])
+    finally:
+        model.train(was_training)
+    return history
+
+
 def train(
     model: nn.Module,
     batch_fn: BatchFn,
@@ -171,50 +229,18 @@ def train(
     The run is deterministic given the model's initial weights, the batches and the number of
     threads (``torch.set_num_threads``): nothing here draws random numbers except dropout.
     """
-    _check_positive_int("steps", steps)
-    _check_positive_int("warmup", warmup, allow_zero=True)
     if not callable(batch_fn):
         raise TypeError(f"batch_fn must be callable as batch_fn(step), got {type(batch_fn).__name__}")
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if check_number("lr", lr) <= 0:
-        raise ValueError(f"lr must be positive, got {lr}")
-    check_number("min_lr_factor", min_lr_factor, 0.0, 1.0)
-    if clip_grad_norm is not None and check_number("clip_grad_norm", clip_grad_norm) <= 0:
-        raise ValueError(f"clip_grad_norm must be positive or None, got {clip_grad_norm}")
-    check_number("weight_decay", weight_decay, 0.0)
     if pad_id is not None and (isinstance(pad_id, bool) or not isinstance(pad_id, int)):
         raise TypeError(f"pad_id must be an int or None, got {type(pad_id).__name__} {pad_id!r}")
-    if progress is not None and not callable(progress):
-        raise TypeError(
-            f"progress must be callable as progress(step, loss) or None, got {type(progress).__name__}"
-        )
     if pad_id is None:
         pad_id = getattr(model, "pad_id", None)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: warmup_cosine_schedule(s, steps, warmup, min_lr_factor)
-    )
-    was_training = model.training
-    model.train()
-    history: list[float] = []
-    try:
-        with torch.enable_grad():  # also when called under torch.no_grad()
-            for step in range(steps):
-                src, tgt_in, tgt_out = batch_fn(step)
-                loss = sequence_loss(model(src, tgt_in), tgt_out, pad_id)  # (B, T, V) vs (B, T)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if clip_grad_norm is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                history.append(loss.item())
-                if progress is not None:
-                    progress(step, history[-1])
-    finally:
-        model.train(was_training)
-    return history
+
+    def loss_fn(step: int) -> torch.Tensor:
+        src, tgt_in, tgt_out = batch_fn(step)
+        return sequence_loss(model(src, tgt_in), tgt_out, pad_id)  # (B, T, V) vs (B, T)
+
+    return fit(model, loss_fn, steps, lr, warmup, min_lr_factor, clip_grad_norm, weight_decay, progress)
 
 
 def exact_match(pred: torch.Tensor, tgt: torch.Tensor, eos_id: int, pad_id: int = 0) -> torch.Tensor:
