@@ -2,17 +2,24 @@
 # (pip, pinned by constraints.txt) and reuses it afterwards.
 #
 #   make lab    open the course in JupyterLab (127.0.0.1, token required)
+#   make lab EDITION=ko   the Korean edition (한국어판, lessons/ko/), with JupyterLab's UI in Korean
 #   make test   lint + library tests + every lesson under nbval + the browser suite, then the
 #               library tests and nbval again under two other sets of CPU kernels (KERNELS)
 #   make nbval NB=lessons/05_masking_and_decoder_self_attention.ipynb   one lesson, all three kernel sets
 #   make execute [NB=lessons/02_scaled_dot_product.py]   regenerate notebook outputs
 #   make bench  run the benchmarks (tables + plots under benchmarks/results/)
+#   make nbval-ko | execute-ko | test-browser-ko   every Korean lesson: nbval (3 kernel sets), execute, browser
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8888
+# make lab EDITION=ko opens the Korean edition. Its JupyterLab settings (the UI locale ko_KR of the
+# language pack) live in their own directory inside .venv, made here, so plain `make lab` stays English.
+EDITION ?= en
+KO_SETTINGS := $(CURDIR)/$(VENV)/jupyterlab-settings-ko
+KO_NB  := $(sort $(wildcard lessons/ko/[0-9][0-9]_*.py))
 JUPYTER_ARGS ?=
 NB     ?= $(sort $(wildcard lessons/[0-9][0-9]_*.py))
 PYTEST_ARGS ?=
@@ -21,11 +28,16 @@ NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize
 # (ATEN_CPU_CAPABILITY) and MKL's code paths (MKL_CBWR) those of other CPUs, so a stored
 # output that only holds on this machine fails here. Read at process start.
 KERNELS := "ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE" "ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=AVX2"
+# The checkers record progress (attn_lib.progress). Every test and execute command records it in a
+# fresh empty directory, removed afterwards: never the user's own, and the stored lesson-00 table
+# is the empty one. Prefix a command with it (in a loop: `( $(FRESH_DATA) command ) || exit 1`).
+FRESH_DATA = d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && export ATTN_COURSE_DATA_DIR="$$d" &&
 
-.PHONY: help venv lab test test-native test-kernels nbval lint format execute bench clean
+.PHONY: help venv lab test test-native test-kernels nbval nbval-ko execute-ko test-browser-ko lint format \
+	execute bench clean
 
 help:
-	@sed -n '1,9p' Makefile
+	@sed -n '1,11p' Makefile
 
 venv: $(STAMP)
 
@@ -39,14 +51,24 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 lab: $(STAMP)
+	@case "$(EDITION)" in en|ko) ;; *) echo "make lab: EDITION must be en or ko, not '$(EDITION)'"; exit 2;; esac
 	@if [ "$$(id -u)" = "0" ]; then echo "make lab: running as root, so JupyterLab is started with --allow-root."; fi
-	@TOKEN=$${JUPYTER_TOKEN:-$$($(PY) -c 'import secrets; print(secrets.token_hex(24))')}; \
+	@START=lessons/00_start_here.ipynb; \
+	if [ "$(EDITION)" = ko ]; then \
+		START=lessons/ko/00_start_here.ipynb; \
+		mkdir -p "$(KO_SETTINGS)/@jupyterlab/translation-extension" || exit 1; \
+		cp tools/jupyterlab-settings-ko.json \
+			"$(KO_SETTINGS)/@jupyterlab/translation-extension/plugin.jupyterlab-settings" || exit 1; \
+		export JUPYTERLAB_SETTINGS_DIR="$(KO_SETTINGS)"; \
+		echo "make lab: 한국어판 (Korean edition): $$START, JupyterLab settings in $(KO_SETTINGS)"; \
+	fi; \
+	TOKEN=$${JUPYTER_TOKEN:-$$($(PY) -c 'import secrets; print(secrets.token_hex(24))')}; \
 	echo "make lab: JupyterLab on http://127.0.0.1:$(PORT)/lab?token=$$TOKEN"; \
 	exec $(VENV)/bin/jupyter lab \
 		--ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --ServerApp.port_retries=0 \
 		--IdentityProvider.token=$$TOKEN \
 		--ServerApp.root_dir=$(CURDIR) \
-		--LabApp.default_url=/lab/tree/lessons/00_start_here.ipynb \
+		--LabApp.default_url=/lab/tree/$$START \
 		$$( [ "$$(id -u)" = "0" ] && echo --allow-root ) \
 		$(JUPYTER_ARGS)
 
@@ -62,30 +84,46 @@ test: lint test-native test-kernels
 
 test-native: $(STAMP)
 	@echo "make test: native kernels (this machine's), with the browser suite"
-	$(PY) -m pytest tests lessons $(NBVAL) \
+	$(FRESH_DATA) $(PY) -m pytest tests lessons $(NBVAL) \
 		--cov=attn_lib --cov-report=term-missing:skip-covered --cov-fail-under=90 \
 		$(PYTEST_ARGS)
 
+# The Korean lessons (lessons/ko/) are nbval-checked in the native run only. Their code cells are
+# the English code (tests/test_korean_edition.py proves it), so the kernel dependence of every
+# printed number is already exercised by the English lessons here; the Korean outputs differ only
+# in language. `make nbval-ko` checks them under all three kernel sets.
 test-kernels: $(STAMP)
 	@for k in $(KERNELS); do \
 		echo "make test: library tests and every lesson under nbval with $$k"; \
-		env $$k $(PY) -m pytest tests lessons $(NBVAL) --ignore=tests/browser -q -p no:cacheprovider \
-			$(PYTEST_ARGS) || exit 1; \
+		( $(FRESH_DATA) env $$k $(PY) -m pytest tests lessons $(NBVAL) --ignore=tests/browser --ignore=lessons/ko \
+			-q -p no:cacheprovider \
+			$(PYTEST_ARGS) ) || exit 1; \
 	done
 
 nbval: $(STAMP)
 	@for k in "" $(KERNELS); do \
 		echo "make nbval: $(NB) with $${k:-native kernels}"; \
-		env $$k $(PY) -m pytest $(NB:.py=.ipynb) $(NBVAL) -q -p no:cacheprovider || exit 1; \
+		( $(FRESH_DATA) env $$k $(PY) -m pytest $(NB:.py=.ipynb) $(NBVAL) -q -p no:cacheprovider ) || exit 1; \
 	done
+
+# Every Korean lesson: nbval under all three kernel sets, executed, and in the browser (all of them;
+# `make test` runs the subset named in tests/browser/test_lessons_ko.py).
+nbval-ko: $(STAMP)
+	@$(MAKE) --no-print-directory nbval NB="$(KO_NB)"
+
+execute-ko: $(STAMP)
+	@$(MAKE) --no-print-directory execute NB="$(KO_NB)"
+
+test-browser-ko: $(STAMP)
+	$(PY) -m pytest tests/browser/test_lessons_ko.py -m browser_ko_all -p no:cacheprovider $(PYTEST_ARGS)
 
 execute: $(STAMP)
 	@for f in $(NB); do \
 		nb=$${f%.py}.ipynb; \
 		echo "execute: $$f -> $$nb"; \
 		$(VENV)/bin/jupytext --quiet --to ipynb --output $$nb $$f || exit 1; \
-		$(VENV)/bin/jupyter nbconvert --log-level=WARN --to notebook --execute --inplace \
-			--ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 $$nb || exit 1; \
+		( $(FRESH_DATA) $(VENV)/bin/jupyter nbconvert --log-level=WARN --to notebook --execute --inplace \
+			--ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 $$nb ) || exit 1; \
 		$(PY) tools/tidy_notebook.py $$nb || exit 1; \
 	done
 

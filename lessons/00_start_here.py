@@ -218,6 +218,27 @@ display(widgets.VBox([score_w, view]))
 # - **red**: something differs. It says on which input, what differs and where, and when your
 #   result is what a *common mistake* gives, it names that mistake and suggests a fix;
 # - **green**: every input gave the expected result.
+
+# %% [markdown]
+# Every check also **records your progress**, on your machine only: which exercises passed and
+# which mistakes it recognised, with the time, in a small file `progress.json` in your user data
+# folder (`~/.local/share/attn-course/` on Linux, `~/Library/Application Support/attn-course/` on
+# macOS, `%APPDATA%\attn-course\` on Windows), never inside the course folder, so updating the
+# course with `git pull` never conflicts with it. A pass stays recorded, even if a later check
+# fails; restarting the kernel or re-running a lesson resets nothing. Here is the table (on a
+# fresh machine, as stored here, it is empty; the totals are each lesson's exercises):
+
+# %%
+from attn_lib import progress
+
+progress.table()
+
+# %% [markdown]
+# In a terminal, `python -m attn_lib progress` prints the same table and where the file is
+# (`--verbose` adds each exercise and the mistakes by name);
+# `python -m attn_lib progress --reset 01` forgets lesson 01, `--reset` alone forgets everything.
+# To record nothing at all, set the environment variable `ATTN_COURSE_PROGRESS=off` before
+# starting JupyterLab (`ATTN_COURSE_DATA_DIR` chooses another folder for the file).
 #
 # Here is a warm-up exercise (it is not one of the lessons' own). A softmax is "exponentiate,
 # then normalise"; the second half on its own: divide every row of `x` (the last axis) by the
@@ -283,6 +304,9 @@ check_normalise_rows(my_normalise_rows)
 # Disk**, or your next save writes the old content back). This throws your changes away; to
 # see them first, run `git diff lessons/01_attention_as_lookup.py`, and to keep them, copy
 # the files elsewhere before restoring.
+#
+# Restoring a lesson does not touch your progress (it is not in the repository); to forget
+# a lesson's recorded progress too, run `python -m attn_lib progress --reset 01`.
 
 # %% [markdown]
 # ## 7. The one convention: `True` means "may attend"
@@ -314,6 +338,7 @@ print("torch.nn.MultiheadAttention (True = blocked):\n", attn_lib.to_torch_mha_m
 # - The **softmax** turns scores into positive weights that sum to 1; raising one score
 #   shrinks all the other weights by the same factor.
 # - Exercises are checked on the spot: green box = right, red box = the mistake, named.
+#   Your progress is recorded outside the repository; `python -m attn_lib progress` shows it.
 # - `git restore lessons/NN_name.ipynb lessons/NN_name.py` resets a lesson (both files of
 #   the pair).
 # - A mask is boolean with **`True` = may attend**; `torch.nn.MultiheadAttention` reads it

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from .. import progress
 from .problems import _error_text, _output_problem, _type_name
 from .result import CheckResult
 
@@ -95,8 +96,14 @@ class Exercise:
         object.__setattr__(self, "signature", f"my_{self.name}({', '.join(shown)})")
 
     def check(self, fn: Callable[..., Any]) -> CheckResult:
-        """Run the learner's ``fn`` on every case; see :func:`_run_check`."""
-        return _run_check(self, fn)
+        """Run the learner's ``fn`` on every case (see :func:`_run_check`); record the outcome.
+
+        The outcome goes to the learner's progress file (:mod:`attn_lib.progress`, outside the
+        repository; ``ATTN_COURSE_PROGRESS=off`` switches it off), which never raises.
+        """
+        result = _run_check(self, fn)
+        progress.record_result(self, result)
+        return result
 
 
 # ======================================================================== the engine
