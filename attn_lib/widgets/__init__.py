@@ -7,6 +7,7 @@ is tested by pytest without a browser.
 
 from __future__ import annotations
 
+from ._common import install_static_views
 from .lesson00 import SOFTMAX_DEMO_OTHER_SCORES, plot_softmax_demo, softmax_demo
 from .lesson01 import LOOKUP_COLOURS, lookup_state, plot_soft_lookup, query_from_angle
 from .lesson02 import SCALING_DK_CHOICES, plot_scaling_demo, scaling_curves, scaling_demo
@@ -113,3 +114,5 @@ __all__ = [
     "target_mass",
     "uniform_causal_scores",
 ]
+
+install_static_views()  # in a Jupyter kernel: every widget box also carries a PNG of its first view
