@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..i18n import _
 from . import (
     lesson00,
     lesson01,
@@ -128,7 +129,8 @@ class Solution:
         return self.source
 
     def _repr_markdown_(self) -> str:
-        return f"**A solution to `{self.exercise}`**\n\n```python\n{self.source}\n```"
+        title = _("**A solution to `{name}`**").format(name=self.exercise)
+        return f"{title}\n\n```python\n{self.source}\n```"
 
 
 def show_solution(name: str) -> Solution:
@@ -137,7 +139,11 @@ def show_solution(name: str) -> Solution:
     A checked solution, not the only one: any function that passes ``check_<name>`` is right.
     """
     if name not in EXERCISES:
-        raise ValueError(f"no exercise named {name!r}; the exercises are {sorted(EXERCISES)}")
+        raise ValueError(
+            _("no exercise named {name}; the exercises are {names}").format(
+                name=repr(name), names=sorted(EXERCISES)
+            )
+        )
     ex = EXERCISES[name]
     source = inspect.getsource(ex.reference)
     source = source.replace(f"def {ex.reference.__name__}(", f"def my_{name}(", 1)

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from .. import progress
+from ..i18n import N_, _, ngettext
 from .problems import _error_text, _output_problem, _type_name
 from .result import CheckResult
 
@@ -108,8 +109,8 @@ class Exercise:
 
 # ======================================================================== the engine
 
-INPLACE_MISTAKE = "input changed in place"
-_INPLACE_HINT = (
+INPLACE_MISTAKE = N_("input changed in place")
+_INPLACE_HINT = N_(
     "a function should not modify its arguments: the caller's tensor changes too, and re-running "
     "a cell then gives other numbers. Use the out-of-place form (`masked_fill`, not `masked_fill_`; "
     "`x = x + 1`, not `x += 1`)."
@@ -192,24 +193,25 @@ def _plain(value: Any) -> tuple[Any, str | None]:
         with torch._C.DisableTorchFunctionSubclass():
             tensor = value if type(value) is torch.Tensor else torch.Tensor.as_subclass(value, torch.Tensor)
             if tensor.is_meta:
-                return None, (
-                    f"Your function returned a meta tensor (device='meta', shape {tuple(tensor.shape)}): "
+                return None, _(
+                    "Your function returned a meta tensor (device='meta', shape {shape}): "
                     "it has a shape but no values. Create tensors without `device='meta'`."
-                )
+                ).format(shape=tuple(tensor.shape))
             if tensor.layout != torch.strided:
-                return None, (
-                    f"Your function returned a tensor with layout {tensor.layout} (a sparse tensor); "
+                return None, _(
+                    "Your function returned a tensor with layout {layout} (a sparse tensor); "
                     "expected an ordinary dense tensor: call `.to_dense()` on it."
-                )
+                ).format(layout=tensor.layout)
             return tensor.detach().cpu(), None
     except KeyboardInterrupt:
         raise
     except BaseException as err:  # a subclass that cannot even be converted
-        return None, (
-            f"Your function returned {'an' if kind[0] in 'aeiouAEIOU' else 'a'} {kind} (a subclass of "
-            f"torch.Tensor) that cannot be read as a plain tensor ({type(err).__name__}). "
+        what = (_("an {name}") if kind[0] in "aeiouAEIOU" else _("a {name}")).format(name=kind)
+        return None, _(
+            "Your function returned {what} (a subclass of "
+            "torch.Tensor) that cannot be read as a plain tensor ({error}). "
             "Return an ordinary torch.Tensor."
-        )
+        ).format(what=what, error=type(err).__name__)
 
 
 def _clone(obj: Any) -> Any:
@@ -338,9 +340,11 @@ def _run_check(ex: Exercise, fn: Any) -> CheckResult:
         except BaseException as err:  # a last net: the check itself must never crash a notebook
             return CheckResult(
                 False,
-                f"The checker could not judge what `{getattr(fn, '__name__', 'your function')}` "
-                f"returned: {type(err).__name__} while comparing it. Make it return plain tensors "
-                "(if it does, this is a bug in the checker: please report it).",
+                _(
+                    "The checker could not judge what `{function}` "
+                    "returned: {error} while comparing it. Make it return plain tensors "
+                    "(if it does, this is a bug in the checker: please report it)."
+                ).format(function=getattr(fn, "__name__", _("your function")), error=type(err).__name__),
                 ex.name,
             )
 
@@ -349,61 +353,86 @@ def _check_on_cases(ex: Exercise, fn: Any) -> CheckResult:
     if not callable(fn):
         return CheckResult(
             False,
-            f"`check_{ex.name}` expects your function itself, not its result: "
-            f"`check_{ex.name}(my_{ex.name})` "
-            f"(no parentheses after `my_{ex.name}`). It received {_type_name(fn)}.",
+            _(
+                "`check_{name}` expects your function itself, not its result: "
+                "`check_{name}(my_{name})` "
+                "(no parentheses after `my_{name}`). It received {what}."
+            ).format(name=ex.name, what=_type_name(fn)),
             ex.name,
         )
     fn_name = getattr(fn, "__name__", f"my_{ex.name}")
     cases = ex.make_cases()
     learner = [_call(fn, c.args, ex.arg_names) for c in cases]
     if _not_attempted(learner[0]):
-        what = "raises NotImplementedError" if learner[0].error else f"returns {_type_name(learner[0].value)}"
+        if learner[0].error:
+            todo = _("`{function}` still raises NotImplementedError. Write its body and run this cell again.")
+        else:
+            todo = _("`{function}` still returns {what}. Write its body and run this cell again.")
+        todo = todo.format(function=fn_name, what=_type_name(learner[0].value))
         return CheckResult(
             False,
-            f"`{fn_name}` still {what}. Write its body and run this cell again.\nTask: {ex.description}",
+            todo + "\n" + _("Task: {task}").format(task=_(ex.description)),
             ex.name,
             status="todo",
         )
     for i, (case, out) in enumerate(zip(cases, learner, strict=True)):
         expected = ex.expected(*_clone(case.args))
         if out.unusable is not None:
-            return CheckResult(False, f"Input: {case.label}.\n{out.unusable}", ex.name)
+            return CheckResult(
+                False, _("Input: {label}.").format(label=case.label) + "\n" + out.unusable, ex.name
+            )
         if out.error is not None:
             problem = _error_text(out.error, ex)
         elif out.value is None or out.value is Ellipsis:
-            problem = (
-                f"Your function returned {_type_name(out.value)} here (it returned a value for an "
+            problem = _(
+                "Your function returned {what} here (it returned a value for an "
                 "earlier input): is a `return` missing in one branch?"
-            )
+            ).format(what=_type_name(out.value))
         else:
             problem = _output_problem(out.value, expected, ex)
         if problem is None and out.mutated is not None:
             return CheckResult(
                 False,
-                f"Recognised mistake: {INPLACE_MISTAKE}.\nInput: {case.label}.\nThe result is right, but "
-                f"your function changed its argument `{out.mutated}` in place.\nHint: {_INPLACE_HINT}",
+                "\n".join(
+                    [
+                        _("Recognised mistake: {mistake}.").format(mistake=_(INPLACE_MISTAKE)),
+                        _("Input: {label}.").format(label=case.label),
+                        _(
+                            "The result is right, but your function changed its argument `{name}` in place."
+                        ).format(name=out.mutated),
+                        _("Hint: {hint}").format(hint=_(_INPLACE_HINT)),
+                    ]
+                ),
                 ex.name,
                 mistake=INPLACE_MISTAKE,
             )
         if problem is not None:
             return _failure(ex, cases, learner, i, problem)
     labels = "\n".join(f"  • {c.label}" for c in cases)
-    return CheckResult(True, f"All {len(cases)} inputs give the expected result:\n{labels}", ex.name)
+    passed = _("All {count} inputs give the expected result:").format(count=len(cases))
+    return CheckResult(True, f"{passed}\n{labels}", ex.name)
 
 
 def _failure(ex: Exercise, cases: list[Case], learner: list[_Outcome], i: int, problem: str) -> CheckResult:
     match = _match_mistake(ex, cases, learner, i)
     lines = []
     if match is not None:
-        lines.append(f"Recognised mistake: {match[0].name}.")
-    lines += [f"Input: {cases[i].label}.", problem]
+        lines.append(_("Recognised mistake: {mistake}.").format(mistake=_(match[0].name)))
+    lines += [_("Input: {label}.").format(label=cases[i].label), problem]
     if match is None:
         if i > 0:
-            lines.append(f"(The {i} input{'s' if i > 1 else ''} before this one gave the expected result.)")
+            lines.append(
+                ngettext(
+                    "(The {count} input before this one gave the expected result.)",
+                    "(The {count} inputs before this one gave the expected result.)",
+                    i,
+                ).format(count=i)
+            )
         return CheckResult(False, "\n".join(lines), ex.name)
     mistake, everywhere = match
     if everywhere:
-        lines.append(f"That mistake gives exactly your results on all {len(cases)} inputs.")
-    lines.append(f"Hint: {mistake.hint}")
+        lines.append(
+            _("That mistake gives exactly your results on all {count} inputs.").format(count=len(cases))
+        )
+    lines.append(_("Hint: {hint}").format(hint=_(mistake.hint)))
     return CheckResult(False, "\n".join(lines), ex.name, mistake=mistake.name)

@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from ..i18n import N_
+
 
 def _naive_softmax(scores: torch.Tensor) -> torch.Tensor:
     e = torch.exp(scores)  # overflows to inf for scores above ~88 (float32)
@@ -81,31 +83,43 @@ def _flawed_attention(
 
 _MASK_HINTS = {
     "inverted": (
-        "True means *may attend*: block where the mask is False, `scores.masked_fill(~mask, "
-        "float('-inf'))`. (torch.nn.MultiheadAttention uses the opposite meaning; this course does not.)"
+        N_(
+            "True means *may attend*: block where the mask is False, `scores.masked_fill(~mask, "
+            "float('-inf'))`. (torch.nn.MultiheadAttention uses the opposite meaning; this course does not.)"
+        )
     ),
     "after": (
-        "zeroing weights after the softmax leaves rows that no longer sum to 1; set the blocked "
-        "*scores* to −inf before the softmax, so the remaining weights are renormalised."
+        N_(
+            "zeroing weights after the softmax leaves rows that no longer sum to 1; set the blocked "
+            "*scores* to −inf before the softmax, so the remaining weights are renormalised."
+        )
     ),
     "zero": (
-        "a score of 0 still gets weight exp(0) > 0; fill blocked scores with `float('-inf')`, whose "
-        "weight is exactly 0."
+        N_(
+            "a score of 0 still gets weight exp(0) > 0; fill blocked scores with `float('-inf')`, whose "
+            "weight is exactly 0."
+        )
     ),
     "ignore": (
-        "the mask is never used: `scores = scores.masked_fill(~mask, float('-inf'))` before the softmax."
+        N_("the mask is never used: `scores = scores.masked_fill(~mask, float('-inf'))` before the softmax.")
     ),
     "nan": (
-        "a row whose keys are all blocked is all −inf, and softmax gives 0/0 = NaN; the library's "
-        "answer is zeros: `torch.nan_to_num(weights)` after the softmax."
+        N_(
+            "a row whose keys are all blocked is all −inf, and softmax gives 0/0 = NaN; the library's "
+            "answer is zeros: `torch.nan_to_num(weights)` after the softmax."
+        )
     ),
     "-1e9": (
-        "with a large negative number instead of −inf, a fully masked row gets *uniform* weights (every "
-        "key equally); the library's answer is zeros: fill with `float('-inf')`, then "
-        "`torch.nan_to_num(weights)`."
+        N_(
+            "with a large negative number instead of −inf, a fully masked row gets *uniform* weights (every "
+            "key equally); the library's answer is zeros: fill with `float('-inf')`, then "
+            "`torch.nan_to_num(weights)`."
+        )
     ),
     "dim": (
-        "each query's weights over the keys must sum to 1: the softmax runs over the last axis, "
-        "`dim=-1` (the keys), not over the queries."
+        N_(
+            "each query's weights over the keys must sum to 1: the softmax runs over the last axis, "
+            "`dim=-1` (the keys), not over the queries."
+        )
     ),
 }

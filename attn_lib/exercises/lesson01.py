@@ -12,6 +12,7 @@ import math
 import torch
 
 from ..attention import scaled_dot_product_attention, softmax
+from ..i18n import N_, _
 from .core import Case, Exercise, Mistake, Out
 from .flaws import _naive_softmax
 from .inputs import _gen, _randn
@@ -29,11 +30,11 @@ def _expected_attention_weights(query: torch.Tensor, keys: torch.Tensor) -> torc
 def _lookup_cases(seed: int, with_values: bool) -> list[Case]:
     g = _gen(seed)
     shapes = (  # (label, d_k, n, d_v, query std)
-        ("a small example: query (2,), keys (4, 2)", 2, 4, 3, 1.0),
+        (_("a small example: query (2,), keys (4, 2)"), 2, 4, 3, 1.0),
         ("query (16,), keys (7, 16)", 16, 7, 5, 0.5),
-        ("one key only: keys (1, 3)", 3, 1, 2, 1.0),
+        (_("one key only: keys (1, 3)"), 3, 1, 2, 1.0),
         (
-            "a long query: the largest dot product is 500 (exp(500) overflows: subtract the max)",
+            _("a long query: the largest dot product is 500 (exp(500) overflows: subtract the max)"),
             8,
             5,
             4,
@@ -46,38 +47,47 @@ def _lookup_cases(seed: int, with_values: bool) -> list[Case]:
         if std == 0.0:  # along key 0, long enough that query·key_0 = 500: exp(500) overflows float32
             query = keys[0] * 500 / keys[0].dot(keys[0])
         if with_values:
-            cases.append(Case(f"{label}, values ({n}, {d_v})", (query, keys, _randn(g, n, d_v))))
+            label = _("{label}, values ({n}, {d_v})").format(label=label, n=n, d_v=d_v)
+            cases.append(Case(label, (query, keys, _randn(g, n, d_v))))
         else:
             cases.append(Case(label, (query, keys)))
     return cases
 
 
-_NAIVE_EXP_HINT = (
+_NAIVE_EXP_HINT = N_(
     "`torch.exp` of a score above ~88 is inf in float32, and inf/inf is NaN. Use `torch.softmax(scores, "
     "dim=-1)`, or subtract the largest score first (lesson 02 shows why that changes nothing else)."
 )
 
 _ATTENTION_WEIGHTS_MISTAKES = (
     Mistake(
-        "no softmax (the raw dot products)",
-        "the weights must be positive and sum to 1: apply `torch.softmax(scores, dim=-1)` to the dot "
-        "products.",
+        N_("no softmax (the raw dot products)"),
+        N_(
+            "the weights must be positive and sum to 1: apply `torch.softmax(scores, dim=-1)` to the dot "
+            "products."
+        ),
         lambda query, keys: keys @ query,
     ),
     Mistake(
-        "divided by the sum instead of a softmax",
-        "dot products can be negative, so dividing by their sum does not give weights; exponentiate first: "
-        "`torch.softmax(scores, dim=-1)`.",
+        N_("divided by the sum instead of a softmax"),
+        N_(
+            "dot products can be negative, so dividing by their sum does not give weights; "
+            "exponentiate first: "
+            "`torch.softmax(scores, dim=-1)`."
+        ),
         lambda query, keys: (keys @ query) / (keys @ query).sum(),
     ),
     Mistake(
-        "scaled by √d (that is lesson 02)",
-        "here the weights are `softmax(keys @ query)` with the plain dot product; the ÷√d_k comes in lesson "
-        "02.",
+        N_("scaled by √d (that is lesson 02)"),
+        N_(
+            "here the weights are `softmax(keys @ query)` with the plain dot product; the "
+            "÷√d_k comes in lesson "
+            "02."
+        ),
         lambda query, keys: torch.softmax(keys @ query / math.sqrt(query.shape[-1]), dim=-1),
     ),
     Mistake(
-        "softmax overflow (exp without subtracting the max)",
+        N_("softmax overflow (exp without subtracting the max)"),
         _NAIVE_EXP_HINT,
         lambda query, keys: _naive_softmax(keys @ query),
     ),
@@ -96,33 +106,37 @@ def _expected_soft_lookup(query: torch.Tensor, keys: torch.Tensor, values: torch
 
 _SOFT_LOOKUP_MISTAKES = (
     Mistake(
-        "returned the weights, not the weighted sum of the values",
-        "the weights say how much of each value to take; finish with `weights @ values` (shape (d_v,)).",
+        N_("returned the weights, not the weighted sum of the values"),
+        N_("the weights say how much of each value to take; finish with `weights @ values` (shape (d_v,))."),
         lambda query, keys, values: torch.softmax(keys @ query, dim=-1),
     ),
     Mistake(
-        "mixed the keys instead of the values",
-        "keys decide the weights, values are what is returned: `weights @ values`, not `weights @ keys`.",
+        N_("mixed the keys instead of the values"),
+        N_("keys decide the weights, values are what is returned: `weights @ values`, not `weights @ keys`."),
         lambda query, keys, values: torch.softmax(keys @ query, dim=-1) @ keys,
     ),
     Mistake(
-        "no softmax (raw dot products as weights)",
-        "turn the dot products into weights with `torch.softmax(keys @ query, dim=-1)` before mixing the "
-        "values.",
+        N_("no softmax (raw dot products as weights)"),
+        N_(
+            "turn the dot products into weights with `torch.softmax(keys @ query, dim=-1)` before mixing the "
+            "values."
+        ),
         lambda query, keys, values: (keys @ query) @ values,
     ),
     Mistake(
-        "a hard lookup (only the best-matching value)",
-        "a *soft* lookup mixes every value by its weight: `torch.softmax(keys @ query, dim=-1) @ values`.",
+        N_("a hard lookup (only the best-matching value)"),
+        N_(
+            "a *soft* lookup mixes every value by its weight: `torch.softmax(keys @ query, dim=-1) @ values`."
+        ),
         lambda query, keys, values: values[(keys @ query).argmax()],
     ),
     Mistake(
-        "a plain average of the values (the query is ignored)",
-        "the weights must depend on the query: `torch.softmax(keys @ query, dim=-1)`.",
+        N_("a plain average of the values (the query is ignored)"),
+        N_("the weights must depend on the query: `torch.softmax(keys @ query, dim=-1)`."),
         lambda query, keys, values: values.mean(dim=0),
     ),
     Mistake(
-        "softmax overflow (exp without subtracting the max)",
+        N_("softmax overflow (exp without subtracting the max)"),
         _NAIVE_EXP_HINT,
         lambda query, keys, values: _naive_softmax(keys @ query) @ values,
     ),
@@ -133,7 +147,7 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "attention_weights",
         "01",
-        "the soft-lookup weights of one query over n keys: softmax of the dot products, shape (n,).",
+        N_("the soft-lookup weights of one query over n keys: softmax of the dot products, shape (n,)."),
         _solution_attention_weights,
         _expected_attention_weights,
         lambda: _lookup_cases(101, with_values=False),
@@ -143,7 +157,7 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "soft_lookup",
         "01",
-        "a soft dictionary lookup: the values mixed by the softmax weights of query·key, shape (d_v,).",
+        N_("a soft dictionary lookup: the values mixed by the softmax weights of query·key, shape (d_v,)."),
         _solution_soft_lookup,
         _expected_soft_lookup,
         lambda: _lookup_cases(102, with_values=True),

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from ..attention import scaled_dot_product_attention, softmax
+from ..i18n import N_, _
 from .core import Case, Exercise, Mistake, Out
 from .flaws import _MASK_HINTS, _flawed_attention, _naive_softmax
 from .inputs import _gen, _randn
@@ -41,46 +42,50 @@ def _sdpa_mistake(name: str, hint: str, **flaw: Any) -> Mistake:
 
 _SDPA_MISTAKES = (
     _sdpa_mistake(
-        "no scaling (missing ÷√d_k)",
-        "divide the scores by `math.sqrt(d_k)`, with `d_k = q.shape[-1]`, before the softmax.",
+        N_("no scaling (missing ÷√d_k)"),
+        N_("divide the scores by `math.sqrt(d_k)`, with `d_k = q.shape[-1]`, before the softmax."),
         scale="none",
     ),
     _sdpa_mistake(
-        "divided by d_k instead of √d_k",
-        "the scale is 1/√d_k: `/ math.sqrt(d_k)`, not `/ d_k`.",
+        N_("divided by d_k instead of √d_k"),
+        N_("the scale is 1/√d_k: `/ math.sqrt(d_k)`, not `/ d_k`."),
         scale="dk",
     ),
     _sdpa_mistake(
-        "multiplied by √d_k instead of dividing",
-        "the scores are *divided* by √d_k: `/ math.sqrt(d_k)`.",
+        N_("multiplied by √d_k instead of dividing"),
+        N_("the scores are *divided* by √d_k: `/ math.sqrt(d_k)`."),
         scale="mul",
     ),
-    _sdpa_mistake("softmax over the wrong axis", _MASK_HINTS["dim"], dim=-2),
+    _sdpa_mistake(N_("softmax over the wrong axis"), _MASK_HINTS["dim"], dim=-2),
     _sdpa_mistake(
-        "keys not transposed",
-        "Q Kᵀ needs the keys transposed on their last two axes: `q @ k.transpose(-2, -1)` (T_k ≠ d_k here).",
+        N_("keys not transposed"),
+        N_(
+            "Q Kᵀ needs the keys transposed on their last two axes: `q @ k.transpose(-2, -1)` "
+            "(T_k ≠ d_k here)."
+        ),
         keys="none",
     ),
     _sdpa_mistake(
-        "keys transposed with .T (it reverses every dimension of a batched tensor)",
-        "on a batched tensor `k.T` reverses all dimensions; transpose only the last two: `k.transpose(-2, "
-        "-1)` "
-        "(or `k.mT`).",
+        N_("keys transposed with .T (it reverses every dimension of a batched tensor)"),
+        N_(
+            "on a batched tensor `k.T` reverses all dimensions; transpose only the last two: "
+            "`k.transpose(-2, -1)` (or `k.mT`)."
+        ),
         keys="T",
     ),
     _sdpa_mistake(
-        "keys transposed on the wrong dimensions (the batch ones)",
-        "swap the last two axes, whatever the batch dimensions: `k.transpose(-2, -1)`.",
+        N_("keys transposed on the wrong dimensions (the batch ones)"),
+        N_("swap the last two axes, whatever the batch dimensions: `k.transpose(-2, -1)`."),
         keys="01",
     ),
     _sdpa_mistake(
-        "weights not applied to V (returned the weights as the output)",
-        "the output is the weighted sum of the values: `output = weights @ v`, shape (..., T_q, d_v).",
+        N_("weights not applied to V (returned the weights as the output)"),
+        N_("the output is the weighted sum of the values: `output = weights @ v`, shape (..., T_q, d_v)."),
         use_values=False,
     ),
     _sdpa_mistake(
-        "output and weights swapped",
-        "return them in the order `(output, weights)`.",
+        N_("output and weights swapped"),
+        N_("return them in the order `(output, weights)`."),
         swap=True,
     ),
 )
@@ -93,11 +98,13 @@ def _sdpa_cases() -> list[Case]:
         return _randn(g, *lead, t_q, 16), _randn(g, *lead, t_k, 16), _randn(g, *lead, t_k, d_v)
 
     return [  # no masks: they come in lesson 05 (exercise masked_attention_weights)
-        Case("q (3, 16), k (5, 16), v (5, 4)", qkv(t_q=3, t_k=5, d_v=4)),
-        Case("batch B=2: q (2, 4, 16), k (2, 6, 16), v (2, 6, 8)", qkv(2, t_q=4, t_k=6, d_v=8)),
-        Case("batch and heads (B=2, H=3): q (2, 3, 4, 16), k (2, 3, 6, 16)", qkv(2, 3, t_q=4, t_k=6, d_v=8)),
-        Case("T_q > T_k: q (2, 7, 16), k (2, 3, 16), v (2, 3, 5)", qkv(2, t_q=7, t_k=3, d_v=5)),
-        Case("length 1: q (1, 16), k (1, 16), v (1, 4)", qkv(t_q=1, t_k=1, d_v=4)),
+        Case(_("q (3, 16), k (5, 16), v (5, 4)"), qkv(t_q=3, t_k=5, d_v=4)),
+        Case(_("batch B=2: q (2, 4, 16), k (2, 6, 16), v (2, 6, 8)"), qkv(2, t_q=4, t_k=6, d_v=8)),
+        Case(
+            _("batch and heads (B=2, H=3): q (2, 3, 4, 16), k (2, 3, 6, 16)"), qkv(2, 3, t_q=4, t_k=6, d_v=8)
+        ),
+        Case(_("T_q > T_k: q (2, 7, 16), k (2, 3, 16), v (2, 3, 5)"), qkv(2, t_q=7, t_k=3, d_v=5)),
+        Case(_("length 1: q (1, 16), k (1, 16), v (1, 4)"), qkv(t_q=1, t_k=1, d_v=4)),
     ]
 
 
@@ -117,58 +124,72 @@ def _stable_softmax_cases() -> list[Case]:
     with_inf = _randn(g, 3, 4)
     with_inf[0, 1] = with_inf[2, 0] = with_inf[2, 3] = float("-inf")
     return [
-        Case("x (3, 5)", (_randn(g, 3, 5),)),
-        Case("x (2, 3, 4): a batch of matrices", (_randn(g, 2, 3, 4),)),
-        Case("square x (4, 4)", (_randn(g, 4, 4),)),
-        Case("large logits, up to about ±1000: x (3, 5)", (_randn(g, 3, 5, std=400.0),)),
+        Case(_("x (3, 5)"), (_randn(g, 3, 5),)),
+        Case(_("x (2, 3, 4): a batch of matrices"), (_randn(g, 2, 3, 4),)),
+        Case(_("square x (4, 4)"), (_randn(g, 4, 4),)),
+        Case(_("large logits, up to about ±1000: x (3, 5)"), (_randn(g, 3, 5, std=400.0),)),
         Case(
-            "rows on different scales: x (2, 4), row 0 near 1000, row 1 near 0", (_randn(g, 2, 4) + scales,)
+            _("rows on different scales: x (2, 4), row 0 near 1000, row 1 near 0"),
+            (_randn(g, 2, 4) + scales,),
         ),
-        Case("some −inf entries (blocked positions): x (3, 4)", (with_inf,)),
-        Case("one entry per row: x (3, 1)", (_randn(g, 3, 1),)),
-        Case("a 1-D x (6,)", (_randn(g, 6),)),
+        Case(_("some −inf entries (blocked positions): x (3, 4)"), (with_inf,)),
+        Case(_("one entry per row: x (3, 1)"), (_randn(g, 3, 1),)),
+        Case(_("a 1-D x (6,)"), (_randn(g, 6),)),
     ]
 
 
 _STABLE_SOFTMAX_MISTAKES = (
     Mistake(
-        "the max is not subtracted (exp overflows)",
-        "`torch.exp` of 1000 is inf and inf/inf is NaN; subtract each row's maximum first: "
-        "`x - x.amax(dim=-1, keepdim=True)`.",
+        N_("the max is not subtracted (exp overflows)"),
+        N_(
+            "`torch.exp` of 1000 is inf and inf/inf is NaN; subtract each row's maximum first: "
+            "`x - x.amax(dim=-1, keepdim=True)`."
+        ),
         _naive_softmax,
     ),
     Mistake(
-        "one global max instead of each row's max",
-        "`x.max()` is the largest entry of the whole tensor: a row far below it underflows to 0/0. Use each "
-        "row's max: `x.amax(dim=-1, keepdim=True)`.",
+        N_("one global max instead of each row's max"),
+        N_(
+            "`x.max()` is the largest entry of the whole tensor: a row far below it underflows "
+            "to 0/0. Use each "
+            "row's max: `x.amax(dim=-1, keepdim=True)`."
+        ),
         lambda x: _naive_softmax(x - x.max()),
     ),
     Mistake(
-        "softmax over the wrong axis",
-        "normalise along the last axis: reduce with `dim=-1` (and `keepdim=True`).",
+        N_("softmax over the wrong axis"),
+        N_("normalise along the last axis: reduce with `dim=-1` (and `keepdim=True`)."),
         lambda x: torch.softmax(x, dim=0),
     ),
     Mistake(
-        "max without keepdim=True",
-        "`x.max(dim=-1).values` drops the reduced axis, so it lines up with the wrong axis of x; keep it: "
-        "`x.amax(dim=-1, keepdim=True)`.",
+        N_("max without keepdim=True"),
+        N_(
+            "`x.max(dim=-1).values` drops the reduced axis, so it lines up with the wrong axis "
+            "of x; keep it: "
+            "`x.amax(dim=-1, keepdim=True)`."
+        ),
         lambda x: _naive_softmax(x - x.max(dim=-1).values),
     ),
     Mistake(
-        "sum without keepdim=True",
-        "`e.sum(dim=-1)` drops the reduced axis, so it divides the wrong entries; keep it: "
-        "`e.sum(dim=-1, keepdim=True)`.",
+        N_("sum without keepdim=True"),
+        N_(
+            "`e.sum(dim=-1)` drops the reduced axis, so it divides the wrong entries; keep it: "
+            "`e.sum(dim=-1, keepdim=True)`."
+        ),
         lambda x: _unnormalised(x) / _unnormalised(x).sum(dim=-1),
     ),
     Mistake(
-        "subtracted the min instead of the max",
-        "subtracting the minimum makes every exponent ≥ 0, so large entries still overflow (and −inf entries "
-        "give NaN); subtract the maximum.",
+        N_("subtracted the min instead of the max"),
+        N_(
+            "subtracting the minimum makes every exponent ≥ 0, so large entries still overflow "
+            "(and −inf entries "
+            "give NaN); subtract the maximum."
+        ),
         lambda x: _naive_softmax(x - x.amin(dim=-1, keepdim=True)),
     ),
     Mistake(
-        "not normalised (exp without dividing by the sum)",
-        "divide by each row's sum so that it sums to 1: `e / e.sum(dim=-1, keepdim=True)`.",
+        N_("not normalised (exp without dividing by the sum)"),
+        N_("divide by each row's sum so that it sums to 1: `e / e.sum(dim=-1, keepdim=True)`."),
         _unnormalised,
     ),
 )
@@ -178,8 +199,10 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "scaled_dot_product_attention",
         "02",
-        "softmax(Q Kᵀ / √d_k) V over any batch dimensions, returning (output (..., T_q, d_v), "
-        "weights (..., T_q, T_k)).",
+        N_(
+            "softmax(Q Kᵀ / √d_k) V over any batch dimensions, returning (output (..., T_q, d_v), "
+            "weights (..., T_q, T_k))."
+        ),
         _solution_scaled_dot_product_attention,
         _expected_scaled_dot_product_attention,
         _sdpa_cases,
@@ -190,7 +213,7 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "stable_softmax",
         "02",
-        "a softmax over the last axis that does not overflow for large inputs (subtract each row's max).",
+        N_("a softmax over the last axis that does not overflow for large inputs (subtract each row's max)."),
         _solution_stable_softmax,
         softmax,
         _stable_softmax_cases,

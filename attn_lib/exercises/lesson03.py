@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from ..attention import scaled_dot_product_attention
+from ..i18n import N_, _
 from ..multihead import MultiHeadAttention, merge_heads, split_heads
 from .core import Case, Exercise, Mistake, Out
 from .inputs import _gen, _randn
@@ -28,11 +29,11 @@ def _solution_split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
 def _split_cases() -> list[Case]:
     g = _gen(301)
     return [
-        Case("x (2, 5, 12), 3 heads", (_randn(g, 2, 5, 12), 3)),
-        Case("x (3, 4, 8), 2 heads", (_randn(g, 3, 4, 8), 2)),
-        Case("length 1: x (1, 1, 8), 2 heads", (_randn(g, 1, 1, 8), 2)),
-        Case("one head: x (2, 4, 6), 1 head", (_randn(g, 2, 4, 6), 1)),
-        Case("head_dim 1: x (2, 3, 8), 8 heads", (_randn(g, 2, 3, 8), 8)),
+        Case(_("x (2, 5, 12), 3 heads"), (_randn(g, 2, 5, 12), 3)),
+        Case(_("x (3, 4, 8), 2 heads"), (_randn(g, 3, 4, 8), 2)),
+        Case(_("length 1: x (1, 1, 8), 2 heads"), (_randn(g, 1, 1, 8), 2)),
+        Case(_("one head: x (2, 4, 6), 1 head"), (_randn(g, 2, 4, 6), 1)),
+        Case(_("head_dim 1: x (2, 3, 8), 8 heads"), (_randn(g, 2, 3, 8), 8)),
     ]
 
 
@@ -48,25 +49,31 @@ def _heads_first_shape(x: torch.Tensor, num_heads: int) -> tuple[int, int, int, 
 
 _SPLIT_HEADS_MISTAKES = (
     Mistake(
-        "view to (B, H, T, Dh) without the transpose (mixes positions and heads)",
-        "the features of one position are contiguous, so first `view(B, T, H, Dh)`, then `transpose(1, 2)`; "
-        "viewing straight to (B, H, T, Dh) cuts across positions.",
+        N_("view to (B, H, T, Dh) without the transpose (mixes positions and heads)"),
+        N_(
+            "the features of one position are contiguous, so first `view(B, T, H, Dh)`, then "
+            "`transpose(1, 2)`; "
+            "viewing straight to (B, H, T, Dh) cuts across positions."
+        ),
         lambda x, num_heads: x.reshape(_heads_first_shape(x, num_heads)),
     ),
     Mistake(
-        "forgot the transpose (returned (B, T, H, Dh))",
-        "after `view(B, T, H, Dh)` move the heads in front of time: `.transpose(1, 2)` -> (B, H, T, Dh).",
+        N_("forgot the transpose (returned (B, T, H, Dh))"),
+        N_("after `view(B, T, H, Dh)` move the heads in front of time: `.transpose(1, 2)` -> (B, H, T, Dh)."),
         lambda x, num_heads: x.reshape(_shape4(x, num_heads)),
     ),
     Mistake(
-        "features cut in the wrong order (head_dim before heads: heads interleaved)",
-        "head i owns the consecutive features i·Dh … (i+1)·Dh − 1: `view(B, T, H, Dh)`, not `view(B, T, Dh, "
-        "H)`.",
+        N_("features cut in the wrong order (head_dim before heads: heads interleaved)"),
+        N_(
+            "head i owns the consecutive features i·Dh … (i+1)·Dh − 1: `view(B, T, H, Dh)`, "
+            "not `view(B, T, Dh, "
+            "H)`."
+        ),
         lambda x, num_heads: x.reshape(*x.shape[:2], x.shape[2] // num_heads, num_heads).permute(0, 3, 1, 2),
     ),
     Mistake(
-        "batch and heads folded into one dimension (B·H, T, Dh)",
-        "keep batch and heads apart: the expected layout is (B, H, T, Dh).",
+        N_("batch and heads folded into one dimension (B·H, T, Dh)"),
+        N_("keep batch and heads apart: the expected layout is (B, H, T, Dh)."),
         lambda x, num_heads: _solution_split_heads(x, num_heads).reshape(
             -1, x.shape[1], x.shape[2] // num_heads
         ),
@@ -83,40 +90,44 @@ def _solution_merge_heads(x: torch.Tensor) -> torch.Tensor:
 def _merge_cases() -> list[Case]:
     g = _gen(302)
     return [
-        Case("x (2, 3, 5, 4): B=2, H=3, T=5, Dh=4", (_randn(g, 2, 3, 5, 4),)),
-        Case("x (1, 4, 3, 2): B=1, H=4, T=3, Dh=2", (_randn(g, 1, 4, 3, 2),)),
-        Case("length 1: x (1, 2, 1, 3)", (_randn(g, 1, 2, 1, 3),)),
-        Case("one head: x (2, 1, 4, 6)", (_randn(g, 2, 1, 4, 6),)),
+        Case(_("x (2, 3, 5, 4): B=2, H=3, T=5, Dh=4"), (_randn(g, 2, 3, 5, 4),)),
+        Case(_("x (1, 4, 3, 2): B=1, H=4, T=3, Dh=2"), (_randn(g, 1, 4, 3, 2),)),
+        Case(_("length 1: x (1, 2, 1, 3)"), (_randn(g, 1, 2, 1, 3),)),
+        Case(_("one head: x (2, 1, 4, 6)"), (_randn(g, 2, 1, 4, 6),)),
     ]
 
 
 _MERGE_HEADS_MISTAKES = (
     Mistake(
-        "merged without the transpose (mixes positions and heads)",
-        "bring positions in front of heads before flattening: `x.transpose(1, 2).reshape(B, T, H * Dh)`.",
+        N_("merged without the transpose (mixes positions and heads)"),
+        N_("bring positions in front of heads before flattening: `x.transpose(1, 2).reshape(B, T, H * Dh)`."),
         lambda x: x.reshape(x.shape[0], x.shape[2], -1),
     ),
     Mistake(
-        "heads merged in the wrong order (head_dim before heads: heads interleaved)",
-        "the concatenation puts head 0's Dh features first, then head 1's, ...: (B, T, H, Dh) -> (B, T, "
-        "H·Dh), "
-        "not (B, T, Dh, H).",
+        N_("heads merged in the wrong order (head_dim before heads: heads interleaved)"),
+        N_(
+            "the concatenation puts head 0's Dh features first, then head 1's, ...: (B, T, H, Dh) -> (B, T, "
+            "H·Dh), "
+            "not (B, T, Dh, H)."
+        ),
         lambda x: x.permute(0, 2, 3, 1).reshape(x.shape[0], x.shape[2], -1),
     ),
     Mistake(
-        "view on the transposed tensor (not contiguous)",
-        "after a transpose the memory is not in order: use `.reshape(B, T, H * Dh)` or "
-        "`.contiguous().view(...)`.",
+        N_("view on the transposed tensor (not contiguous)"),
+        N_(
+            "after a transpose the memory is not in order: use `.reshape(B, T, H * Dh)` or "
+            "`.contiguous().view(...)`."
+        ),
         lambda x: x.transpose(1, 2).view(x.shape[0], x.shape[2], -1),
     ),
     Mistake(
-        "not merged (returned (B, T, H, Dh))",
-        "after the transpose, flatten the last two axes: `.reshape(B, T, H * Dh)`.",
+        N_("not merged (returned (B, T, H, Dh))"),
+        N_("after the transpose, flatten the last two axes: `.reshape(B, T, H * Dh)`."),
         lambda x: x.transpose(1, 2),
     ),
     Mistake(
-        "heads concatenated in reverse order",
-        "keep the heads in order 0, 1, ..., H−1: no flip.",
+        N_("heads concatenated in reverse order"),
+        N_("keep the heads in order 0, 1, ..., H−1: no flip."),
         lambda x: _solution_merge_heads(x.flip(1)),
     ),
 )
@@ -200,40 +211,47 @@ def _mha_mistake(name: str, hint: str, **flaw: Any) -> Mistake:
 
 _MHA_MISTAKES = (
     _mha_mistake(
-        "heads split with view but without the transpose (mixes positions and heads)",
-        "split as `t.view(B, T, H, Dh).transpose(1, 2)` (your `my_split_heads`, or `attn_lib.split_heads`).",
+        N_("heads split with view but without the transpose (mixes positions and heads)"),
+        N_(
+            "split as `t.view(B, T, H, Dh).transpose(1, 2)` (your `my_split_heads`, or "
+            "`attn_lib.split_heads`)."
+        ),
         split="no_transpose",
     ),
     _mha_mistake(
-        "heads merged without the transpose (mixes positions and heads)",
-        "merge as `out.transpose(1, 2).reshape(B, T_q, D)` (or `attn_lib.merge_heads`).",
+        N_("heads merged without the transpose (mixes positions and heads)"),
+        N_("merge as `out.transpose(1, 2).reshape(B, T_q, D)` (or `attn_lib.merge_heads`)."),
         merge="no_transpose",
     ),
     _mha_mistake(
-        "heads merged in the wrong order (heads interleaved)",
-        "concatenate head 0's features, then head 1's, ...: `out.transpose(1, 2).reshape(B, T_q, D)`.",
+        N_("heads merged in the wrong order (heads interleaved)"),
+        N_("concatenate head 0's features, then head 1's, ...: `out.transpose(1, 2).reshape(B, T_q, D)`."),
         merge="interleaved",
     ),
     _mha_mistake(
-        "output projection W_o forgotten",
-        "after concatenating the heads, multiply by W^O: `merge_heads(out) @ W_o`.",
+        N_("output projection W_o forgotten"),
+        N_("after concatenating the heads, multiply by W^O: `merge_heads(out) @ W_o`."),
         out_proj=False,
     ),
     _mha_mistake(
-        "scores scaled by √d_model instead of √head_dim",
-        "each head works in head_dim = d_model / num_heads dimensions, so divide its scores by √head_dim "
-        "(what `scaled_dot_product_attention` does with each head's q and k).",
+        N_("scores scaled by √d_model instead of √head_dim"),
+        N_(
+            "each head works in head_dim = d_model / num_heads dimensions, so divide its scores by √head_dim "
+            "(what `scaled_dot_product_attention` does with each head's q and k)."
+        ),
         scale_by="d_model",
     ),
     _mha_mistake(
-        "weights used transposed (x @ W.T, as nn.Linear stores them)",
-        "here the matrices are applied as in the paper, Q = X W^Q: `x_q @ W_q`, not `x_q @ W_q.T`.",
+        N_("weights used transposed (x @ W.T, as nn.Linear stores them)"),
+        N_("here the matrices are applied as in the paper, Q = X W^Q: `x_q @ W_q`, not `x_q @ W_q.T`."),
         transposed_weights=True,
     ),
     _mha_mistake(
-        "num_heads ignored (one head over the full d_model)",
-        "split Q, K and V into `num_heads` heads of head_dim = d_model / num_heads each, attend per head, "
-        "then merge.",
+        N_("num_heads ignored (one head over the full d_model)"),
+        N_(
+            "split Q, K and V into `num_heads` heads of head_dim = d_model / num_heads each, "
+            "attend per head, then merge."
+        ),
         split="ignored",
     ),
 )
@@ -249,11 +267,11 @@ def _mha_cases() -> list[Case]:
         return Case(label, (x_q, x_kv, *weights, H))
 
     return [
-        case("self-attention: x (2, 5, 16), 4 heads (head_dim 4)", 2, 5, None, 16, 4),
-        case("cross: x_q (2, 3, 16), x_kv (2, 6, 16), 4 heads", 2, 3, 6, 16, 4),
-        case("d_model 8, 2 heads: x_q (1, 4, 8), x_kv (1, 7, 8)", 1, 4, 7, 8, 2),
-        case("one head: x_q (2, 3, 16), x_kv (2, 5, 16), num_heads 1", 2, 3, 5, 16, 1),
-        case("length 1: x_q (2, 1, 16), x_kv (2, 1, 16), 4 heads", 2, 1, 1, 16, 4),
+        case(_("self-attention: x (2, 5, 16), 4 heads (head_dim 4)"), 2, 5, None, 16, 4),
+        case(_("cross: x_q (2, 3, 16), x_kv (2, 6, 16), 4 heads"), 2, 3, 6, 16, 4),
+        case(_("d_model 8, 2 heads: x_q (1, 4, 8), x_kv (1, 7, 8)"), 1, 4, 7, 8, 2),
+        case(_("one head: x_q (2, 3, 16), x_kv (2, 5, 16), num_heads 1"), 2, 3, 5, 16, 1),
+        case(_("length 1: x_q (2, 1, 16), x_kv (2, 1, 16), 4 heads"), 2, 1, 1, 16, 4),
     ]
 
 
@@ -261,7 +279,10 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "split_heads",
         "03",
-        "(B, T, D) -> (B, H, T, Dh): cut the features into num_heads consecutive slices, heads before time.",
+        N_(
+            "(B, T, D) -> (B, H, T, Dh): cut the features into num_heads consecutive slices, "
+            "heads before time."
+        ),
         _solution_split_heads,
         split_heads,
         _split_cases,
@@ -271,7 +292,7 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "merge_heads",
         "03",
-        "(B, H, T, Dh) -> (B, T, H·Dh): the inverse of split_heads, i.e. the concatenation of the heads.",
+        N_("(B, H, T, Dh) -> (B, T, H·Dh): the inverse of split_heads, i.e. the concatenation of the heads."),
         _solution_merge_heads,
         merge_heads,
         _merge_cases,
@@ -281,8 +302,10 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "multi_head_attention",
         "03",
-        "multi-head attention with given (D, D) matrices: project (x @ W), split into heads, scaled "
-        "dot-product attention per head, merge, then @ W_o; shape (B, T_q, D).",
+        N_(
+            "multi-head attention with given (D, D) matrices: project (x @ W), split into heads, scaled "
+            "dot-product attention per head, merge, then @ W_o; shape (B, T_q, D)."
+        ),
         _solution_multi_head_attention,
         _expected_multi_head_attention,
         _mha_cases,

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from ..attention import scaled_dot_product_attention
+from ..i18n import N_, _
 from ..positional import sinusoidal_positional_encoding
 from .core import Case, Exercise, Mistake, Out
 from .flaws import _MASK_HINTS, _flawed_attention
@@ -62,38 +63,46 @@ def _pe_mistake(name: str, hint: str, **flaw: Any) -> Mistake:
 
 _PE_MISTAKES = (
     _pe_mistake(
-        "sin and cos swapped",
-        "even columns 2i hold the sine, odd columns 2i+1 the cosine: PE[pos, 2i] = sin(pos / "
-        "10000^(2i/d_model)).",
+        N_("sin and cos swapped"),
+        N_(
+            "even columns 2i hold the sine, odd columns 2i+1 the cosine: PE[pos, 2i] = sin(pos / "
+            "10000^(2i/d_model))."
+        ),
         swap=True,
     ),
     _pe_mistake(
-        "wrong base (1000 instead of 10000)",
-        "the wavelengths grow geometrically up to 10000·2π: divide by `10000 ** (2i / d_model)`.",
+        N_("wrong base (1000 instead of 10000)"),
+        N_("the wavelengths grow geometrically up to 10000·2π: divide by `10000 ** (2i / d_model)`."),
         base=1000.0,
     ),
     _pe_mistake(
-        "exponent i/d_model instead of 2i/d_model",
-        "for the pair of columns (2i, 2i+1) the exponent is 2i / d_model: with `two_i = torch.arange(0, "
-        "d_model, 2)` "
-        "use `two_i / d_model`.",
+        N_("exponent i/d_model instead of 2i/d_model"),
+        N_(
+            "for the pair of columns (2i, 2i+1) the exponent is 2i / d_model: with `two_i = torch.arange(0, "
+            "d_model, 2)` "
+            "use `two_i / d_model`."
+        ),
         exponent="i",
     ),
     _pe_mistake(
-        "pairing of dimensions: each column gets its own frequency",
-        "columns 2i and 2i+1 share one frequency 1/10000^(2i/d_model); compute the angles once per pair "
-        "(`torch.arange(0, d_model, 2)`), then take their sin and their cos.",
+        N_("pairing of dimensions: each column gets its own frequency"),
+        N_(
+            "columns 2i and 2i+1 share one frequency 1/10000^(2i/d_model); compute the angles once per pair "
+            "(`torch.arange(0, d_model, 2)`), then take their sin and their cos."
+        ),
         exponent="per_column",
     ),
     _pe_mistake(
-        "sin in the first half, cos in the second half (not interleaved)",
-        "interleave: column 2i is sin, column 2i+1 is cos of the same angle (`pe[:, 0::2] = ...`, "
-        "`pe[:, 1::2] = ...`, or `torch.stack([sin, cos], dim=-1).reshape(max_len, d_model)`).",
+        N_("sin in the first half, cos in the second half (not interleaved)"),
+        N_(
+            "interleave: column 2i is sin, column 2i+1 is cos of the same angle (`pe[:, 0::2] = ...`, "
+            "`pe[:, 1::2] = ...`, or `torch.stack([sin, cos], dim=-1).reshape(max_len, d_model)`)."
+        ),
         layout="halves",
     ),
     _pe_mistake(
-        "positions counted from 1",
-        "the first position is 0: `torch.arange(max_len)`, so row 0 is [0, 1, 0, 1, ...].",
+        N_("positions counted from 1"),
+        N_("the first position is 0: `torch.arange(max_len)`, so row 0 is [0, 1, 0, 1, ...]."),
         start=1,
     ),
 )
@@ -101,10 +110,10 @@ _PE_MISTAKES = (
 
 def _pe_cases() -> list[Case]:
     return [
-        Case("max_len 50, d_model 16", (50, 16)),
-        Case("max_len 12, d_model 64", (12, 64)),
-        Case("max_len 7, d_model 6", (7, 6)),
-        Case("length 1: max_len 1, d_model 2", (1, 2)),
+        Case(_("max_len 50, d_model 16"), (50, 16)),
+        Case(_("max_len 12, d_model 64"), (12, 64)),
+        Case(_("max_len 7, d_model 6"), (7, 6)),
+        Case(_("length 1: max_len 1, d_model 2"), (1, 2)),
     ]
 
 
@@ -127,44 +136,48 @@ def _self_attention_cases() -> list[Case]:
 
     def case(B: int, T: int, D: int, d_k: int, d_v: int) -> Case:
         args = (_randn(g, B, T, D), _randn(g, D, d_k, std=D**-0.5), _randn(g, D, d_k, std=D**-0.5))
-        label = f"x ({B}, {T}, {D}), W_q and W_k ({D}, {d_k}), W_v ({D}, {d_v})"
-        return Case(("length 1: " if T == 1 else "") + label, (*args, _randn(g, D, d_v, std=D**-0.5)))
+        label = _("x ({B}, {T}, {D}), W_q and W_k ({D}, {d_k}), W_v ({D}, {d_v})").format(
+            B=B, T=T, D=D, d_k=d_k, d_v=d_v
+        )
+        return Case((_("length 1: ") if T == 1 else "") + label, (*args, _randn(g, D, d_v, std=D**-0.5)))
 
     return [case(2, 5, 16, 4, 8), case(3, 7, 16, 8, 4), case(1, 1, 16, 4, 8), case(1, 4, 9, 4, 4)]
 
 
 _SELF_ATTENTION_MISTAKES = (
     Mistake(
-        "no projections (Q = K = V = x)",
-        "self-attention uses the same *input* for all three, through three different matrices: "
-        "`q, k, v = x @ W_q, x @ W_k, x @ W_v`.",
+        N_("no projections (Q = K = V = x)"),
+        N_(
+            "self-attention uses the same *input* for all three, through three different matrices: "
+            "`q, k, v = x @ W_q, x @ W_k, x @ W_v`."
+        ),
         lambda x, W_q, W_k, W_v: scaled_dot_product_attention(x, x, x)[0],
     ),
     Mistake(
-        "scaled by √d_model instead of √d_k",
-        "the scale is the width of the keys, `k.shape[-1]` (d_k), not the width of x.",
+        N_("scaled by √d_model instead of √d_k"),
+        N_("the scale is the width of the keys, `k.shape[-1]` (d_k), not the width of x."),
         lambda x, W_q, W_k, W_v: scaled_dot_product_attention(
             x @ W_q, x @ W_k, x @ W_v, scale=x.shape[-1] ** -0.5
         )[0],
     ),
     Mistake(
-        "no scaling (missing ÷√d_k)",
-        "divide the scores by `math.sqrt(d_k)` before the softmax.",
+        N_("no scaling (missing ÷√d_k)"),
+        N_("divide the scores by `math.sqrt(d_k)` before the softmax."),
         lambda x, W_q, W_k, W_v: scaled_dot_product_attention(x @ W_q, x @ W_k, x @ W_v, scale=1.0)[0],
     ),
     Mistake(
-        "returned the attention weights, not the output",
-        "finish with `weights @ v`: the output has one d_v-vector per position, shape (B, T, d_v).",
+        N_("returned the attention weights, not the output"),
+        N_("finish with `weights @ v`: the output has one d_v-vector per position, shape (B, T, d_v)."),
         lambda x, W_q, W_k, W_v: scaled_dot_product_attention(x @ W_q, x @ W_k, x @ W_v)[1],
     ),
     Mistake(
-        "softmax over the wrong axis",
+        N_("softmax over the wrong axis"),
         _MASK_HINTS["dim"],
         lambda x, W_q, W_k, W_v: _flawed_attention(x @ W_q, x @ W_k, x @ W_v, dim=-2)[0],
     ),
     Mistake(
-        "weights used transposed (x @ W.T)",
-        "the matrices are (d_model, d_k) and apply as `x @ W_q` (Q = X W^Q).",
+        N_("weights used transposed (x @ W.T)"),
+        N_("the matrices are (d_model, d_k) and apply as `x @ W_q` (Q = X W^Q)."),
         lambda x, W_q, W_k, W_v: scaled_dot_product_attention(x @ W_q.T, x @ W_k.T, x @ W_v.T)[0],
     ),
 )
@@ -174,8 +187,10 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "positional_encoding",
         "04",
-        "the sinusoidal table (max_len, d_model): PE[pos, 2i] = sin(pos / 10000^(2i/d_model)), "
-        "PE[pos, 2i+1] = cos(same angle).",
+        N_(
+            "the sinusoidal table (max_len, d_model): PE[pos, 2i] = sin(pos / 10000^(2i/d_model)), "
+            "PE[pos, 2i+1] = cos(same angle)."
+        ),
         _solution_positional_encoding,
         sinusoidal_positional_encoding,
         _pe_cases,
@@ -186,8 +201,10 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "self_attention",
         "04",
-        "single-head self-attention: Q, K, V all from x through W_q, W_k, W_v, scaled by √d_k; "
-        "shape (B, T, d_v).",
+        N_(
+            "single-head self-attention: Q, K, V all from x through W_q, W_k, W_v, scaled by √d_k; "
+            "shape (B, T, d_v)."
+        ),
         _solution_self_attention,
         _expected_self_attention,
         _self_attention_cases,

@@ -15,6 +15,7 @@ import math
 import torch
 
 from ..attention import scaled_dot_product_attention
+from ..i18n import N_, _
 from .core import Case, Exercise, Mistake, Out
 from .inputs import _gen, _randn
 
@@ -58,32 +59,42 @@ def _update_variant(rescale_acc=True, update_max=True, sum_factor="right", guard
 
 _UPDATE_MISTAKES = (
     Mistake(
-        "accumulator not rescaled",
-        "`acc` holds Σ e^(s − m) v relative to the *old* maximum: multiply it by `exp(m - m_new)` before "
-        "adding `p @ v_chunk`, exactly like the running sum.",
+        N_("accumulator not rescaled"),
+        N_(
+            "`acc` holds Σ e^(s − m) v relative to the *old* maximum: multiply it by `exp(m - m_new)` before "
+            "adding `p @ v_chunk`, exactly like the running sum."
+        ),
         _update_variant(rescale_acc=False),
     ),
     Mistake(
-        "running max not updated",
-        "the new maximum is `torch.maximum(m, scores.amax(dim=-1, keepdim=True))`; return it, and "
-        "subtract it (not the old `m`) from the scores.",
+        N_("running max not updated"),
+        N_(
+            "the new maximum is `torch.maximum(m, scores.amax(dim=-1, keepdim=True))`; return it, and "
+            "subtract it (not the old `m`) from the scores."
+        ),
         _update_variant(update_max=False),
     ),
     Mistake(
-        "sum not rescaled",
-        "the old sum was relative to the old maximum: `denom * exp(m - m_new) + p.sum(-1, keepdim=True)`.",
+        N_("sum not rescaled"),
+        N_(
+            "the old sum was relative to the old maximum: `denom * exp(m - m_new) + p.sum(-1, keepdim=True)`."
+        ),
         _update_variant(sum_factor="none"),
     ),
     Mistake(
-        "sum rescaled with the wrong factor, exp(m_new − m)",
-        "the factor is `exp(m - m_new)` (old minus new, never larger than 1): e^(s − m) · e^(m − m') = "
-        "e^(s − m').",
+        N_("sum rescaled with the wrong factor, exp(m_new − m)"),
+        N_(
+            "the factor is `exp(m - m_new)` (old minus new, never larger than 1): e^(s − m) · e^(m − m') = "
+            "e^(s − m')."
+        ),
         _update_variant(sum_factor="inverse"),
     ),
     Mistake(
-        "a row whose scores are all −∞ gives NaN",
-        "while a row has seen no key, `m_new` is −∞ and `scores - m_new` is −∞ − (−∞) = NaN. Subtract 0 "
-        "there instead: `m_safe = torch.where(torch.isinf(m_new), torch.zeros_like(m_new), m_new)`.",
+        N_("a row whose scores are all −∞ gives NaN"),
+        N_(
+            "while a row has seen no key, `m_new` is −∞ and `scores - m_new` is −∞ − (−∞) = NaN. Subtract 0 "
+            "there instead: `m_safe = torch.where(torch.isinf(m_new), torch.zeros_like(m_new), m_new)`."
+        ),
         _update_variant(guard=False),
     ),
 )
@@ -110,10 +121,10 @@ def _update_cases() -> list[Case]:
         )
 
     return [
-        case(4, 3, 2, False, "a later chunk"),
-        case(3, 5, 4, True, "the first chunk (m = −∞, sums 0)"),
-        case(5, 4, 3, True, "the first chunk, row 0 fully masked", masked_row=True),
-        case(2, 1, 2, False, "a chunk of one key"),
+        case(4, 3, 2, False, _("a later chunk")),
+        case(3, 5, 4, True, _("the first chunk (m = −∞, sums 0)")),
+        case(5, 4, 3, True, _("the first chunk, row 0 fully masked"), masked_row=True),
+        case(2, 1, 2, False, _("a chunk of one key")),
     ]
 
 
@@ -159,27 +170,33 @@ def _cache_variant(offset="right", append="once", axis=-2):
 
 _CACHE_MISTAKES = (
     Mistake(
-        "position offset forgotten: the new token is given position 0",
-        "a one-token step still sits at position t = `k_cache.shape[-2]`, not 0: add `W_pos[t]`. "
-        "Counted from 0 inside the step, every generated token would look like the first one.",
+        N_("position offset forgotten: the new token is given position 0"),
+        N_(
+            "a one-token step still sits at position t = `k_cache.shape[-2]`, not 0: add `W_pos[t]`. "
+            "Counted from 0 inside the step, every generated token would look like the first one."
+        ),
         _cache_variant(offset="zero"),
         alternatives=(_cache_variant(offset="none"),),
     ),
     Mistake(
-        "new key and value appended twice",
-        "append the new key and value once: `torch.cat([k_cache, k_new], dim=-2)`.",
+        N_("new key and value appended twice"),
+        N_("append the new key and value once: `torch.cat([k_cache, k_new], dim=-2)`."),
         _cache_variant(append="twice"),
     ),
     Mistake(
-        "new key and value not appended",
-        "the new token also attends to itself: append its key and value before the softmax, "
-        "`k_cache = torch.cat([k_cache, k_new], dim=-2)`, and return the grown caches.",
+        N_("new key and value not appended"),
+        N_(
+            "the new token also attends to itself: append its key and value before the softmax, "
+            "`k_cache = torch.cat([k_cache, k_new], dim=-2)`, and return the grown caches."
+        ),
         _cache_variant(append="never"),
     ),
     Mistake(
-        "cache grown along the wrong axis",
-        "the cache is (B, H, t, Dh): positions are axis -2, so `torch.cat(..., dim=-2)` (dim=-1 makes "
-        "the head_dim longer instead).",
+        N_("cache grown along the wrong axis"),
+        N_(
+            "the cache is (B, H, t, Dh): positions are axis -2, so `torch.cat(..., dim=-2)` (dim=-1 makes "
+            "the head_dim longer instead)."
+        ),
         _cache_variant(axis=-1),
     ),
 )
@@ -198,10 +215,10 @@ def _cache_cases() -> list[Case]:
         )
 
     return [
-        case(2, 2, 5, 4, "five cached positions"),
-        case(1, 3, 1, 2, "one cached position"),
-        case(1, 1, 0, 3, "an empty cache (the first token)"),
-        case(2, 1, 9, 4, "nine cached positions"),
+        case(2, 2, 5, 4, _("five cached positions")),
+        case(1, 3, 1, 2, _("one cached position")),
+        case(1, 1, 0, 3, _("an empty cache (the first token)")),
+        case(2, 1, 9, 4, _("nine cached positions")),
     ]
 
 
@@ -209,8 +226,10 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "online_softmax_update",
         "08",
-        "one step of online softmax for a chunk of scores: the new running max, the rescaled running sum "
-        "and the rescaled accumulator plus this chunk's exp(scores - m_new) @ v_chunk.",
+        N_(
+            "one step of online softmax for a chunk of scores: the new running max, the rescaled running sum "
+            "and the rescaled accumulator plus this chunk's exp(scores - m_new) @ v_chunk."
+        ),
         _solution_online_softmax_update,
         _expected_online_softmax_update,
         _update_cases,
@@ -224,8 +243,10 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "kv_cache_step",
         "08",
-        "one generation step with a KV cache: add the position offset W_pos[t] (t = cached positions) to "
-        "the new query and key, append the new key and value to the caches along the time axis, attend.",
+        N_(
+            "one generation step with a KV cache: add the position offset W_pos[t] (t = cached positions) to "
+            "the new query and key, append the new key and value to the caches along the time axis, attend."
+        ),
         _solution_kv_cache_step,
         _expected_kv_cache_step,
         _cache_cases,

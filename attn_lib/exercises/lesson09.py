@@ -12,6 +12,7 @@ import datetime as dt
 import torch
 
 from .. import dates
+from ..i18n import N_, _
 from .core import Case, Exercise, Mistake, Out
 from .inputs import _gen, _randn
 
@@ -32,8 +33,8 @@ def _span_share_cases() -> list[Case]:
     g = _gen(901)
     cases = []
     for label, fmt, date in (
-        ("'25 March 2019' (dmy_long), 11 rows x 13 characters", "dmy_long", dt.date(2019, 3, 25)),
-        ("Korean form, 11 rows x 17 characters", "korean", dt.date(1987, 11, 3)),
+        (_("'25 March 2019' (dmy_long), 11 rows x 13 characters"), "dmy_long", dt.date(2019, 3, 25)),
+        (_("Korean form, 11 rows x 17 characters"), "korean", dt.date(1987, 11, 3)),
         ("'the 2nd of september, 2041' (ordinal), 11 x 27", "ordinal", dt.date(2041, 9, 2)),
     ):
         b = dates.held_out_batch([date], [fmt])
@@ -47,30 +48,32 @@ def _span_share_cases() -> list[Case]:
 
 _SPAN_SHARE_MISTAKES = (
     Mistake(
-        "averaged over the span instead of summed",
-        "the share is the *sum* of the row's weights on the span: `(weights * span).sum(dim=-1)`; a mean "
-        "divides by the span's length.",
+        N_("averaged over the span instead of summed"),
+        N_(
+            "the share is the *sum* of the row's weights on the span: `(weights * span).sum(dim=-1)`; a mean "
+            "divides by the span's length."
+        ),
         lambda w, s: (w * s).sum(-1) / s.sum(-1).clamp(min=1),
         alternatives=(lambda w, s: (w * s).mean(-1),),
     ),
     Mistake(
-        "summed over the output rows instead of the source characters",
-        "each output row has its own share: sum over the last axis (`dim=-1`), giving shape (T,).",
+        N_("summed over the output rows instead of the source characters"),
+        N_("each output row has its own share: sum over the last axis (`dim=-1`), giving shape (T,)."),
         lambda w, s: (w * s).sum(0),
     ),
     Mistake(
-        "the mask inverted: the share *off* the answer span",
-        "True in `span` marks the answer; multiply by `span` itself, not `~span`.",
+        N_("the mask inverted: the share *off* the answer span"),
+        N_("True in `span` marks the answer; multiply by `span` itself, not `~span`."),
         lambda w, s: (w * ~s).sum(-1),
     ),
     Mistake(
-        "the largest weight on the span instead of the total",
-        "add up every weight on the span: `.sum(dim=-1)`, not `.max(dim=-1)`.",
+        N_("the largest weight on the span instead of the total"),
+        N_("add up every weight on the span: `.sum(dim=-1)`, not `.max(dim=-1)`."),
         lambda w, s: (w * s).max(-1).values,
     ),
     Mistake(
-        "the span ignored: the whole row summed (always 1)",
-        "keep only the weights on the span before summing: `weights * span`.",
+        N_("the span ignored: the whole row summed (always 1)"),
+        N_("keep only the weights on the span before summing: `weights * span`."),
         lambda w, s: w.sum(-1),
     ),
 )
@@ -85,32 +88,32 @@ def _solution_argmax_alignment(weights: torch.Tensor) -> torch.Tensor:
 def _alignment_cases() -> list[Case]:
     g = _gen(902)
     return [
-        Case("weights (11, 13)", (torch.softmax(_randn(g, 11, 13, std=3.0), -1),)),
-        Case("weights (11, 23)", (torch.softmax(_randn(g, 11, 23, std=3.0), -1),)),
-        Case("square: weights (6, 6)", (torch.softmax(_randn(g, 6, 6, std=3.0), -1),)),
-        Case("one output row: weights (1, 9)", (torch.softmax(_randn(g, 1, 9, std=3.0), -1),)),
+        Case(_("weights (11, 13)"), (torch.softmax(_randn(g, 11, 13, std=3.0), -1),)),
+        Case(_("weights (11, 23)"), (torch.softmax(_randn(g, 11, 23, std=3.0), -1),)),
+        Case(_("square: weights (6, 6)"), (torch.softmax(_randn(g, 6, 6, std=3.0), -1),)),
+        Case(_("one output row: weights (1, 9)"), (torch.softmax(_randn(g, 1, 9, std=3.0), -1),)),
     ]
 
 
 _ALIGNMENT_MISTAKES = (
     Mistake(
-        "argmax over the output rows (for each source character, the row that reads it most)",
-        "the alignment of an output row is a source position: argmax over the last axis, `dim=-1`.",
+        N_("argmax over the output rows (for each source character, the row that reads it most)"),
+        N_("the alignment of an output row is a source position: argmax over the last axis, `dim=-1`."),
         lambda w: w.argmax(dim=0),
     ),
     Mistake(
-        "argmin instead of argmax",
-        "the aligned position is where the weight is *largest*: `argmax`.",
+        N_("argmin instead of argmax"),
+        N_("the aligned position is where the weight is *largest*: `argmax`."),
         lambda w: w.argmin(dim=-1),
     ),
     Mistake(
-        "returned the largest weight, not its position",
-        "`max(...).values` is the weight; the position is `argmax(dim=-1)` (or `max(...).indices`).",
+        N_("returned the largest weight, not its position"),
+        N_("`max(...).values` is the weight; the position is `argmax(dim=-1)` (or `max(...).indices`)."),
         lambda w: w.max(dim=-1).values,
     ),
     Mistake(
-        "argmax of the whole flattened map (one number)",
-        "one position per output row: `weights.argmax(dim=-1)`, shape (T,).",
+        N_("argmax of the whole flattened map (one number)"),
+        N_("one position per output row: `weights.argmax(dim=-1)`, shape (T,)."),
         lambda w: w.argmax(),
     ),
 )
@@ -134,8 +137,8 @@ def _span_mask_cases() -> list[Case]:
     cases = []
     for label, fmt, date, extra in (
         ("'25 March 2019' (dmy_long), S = 13", "dmy_long", dt.date(2019, 3, 25), 0),
-        ("Korean form, S = 17", "korean", dt.date(1987, 11, 3), 0),
-        ("'Sat 1 Jan 00' (dow_short) padded to S = 16", "dow_short", dt.date(2000, 1, 1), 4),
+        (_("Korean form, S = 17"), "korean", dt.date(1987, 11, 3), 0),
+        (_("'Sat 1 Jan 00' (dow_short) padded to S = 16"), "dow_short", dt.date(2000, 1, 1), 4),
     ):
         e = dates.render_date(date, fmt)
         cases.append(Case(label, (torch.tensor(e.spans), len(e.source) + extra)))
@@ -157,29 +160,33 @@ def _with_rows(
 
 _SPAN_MASK_MISTAKES = (
     Mistake(
-        "end included: positions <= end (spans are [start, end), end excluded)",
-        "a span `[start, end)` stops *before* `end`: `positions < spans[:, 1:]`.",
+        N_("end included: positions <= end (spans are [start, end), end excluded)"),
+        N_("a span `[start, end)` stops *before* `end`: `positions < spans[:, 1:]`."),
         lambda spans, S: _with_rows(spans, S, (0, 1, 2), None, inclusive=True),
     ),
     Mistake(
-        "the hyphen rows (4 and 7) are not all False",
-        "a hyphen has no source span: rows 4 and 7 must be all False.",
+        N_("the hyphen rows (4 and 7) are not all False"),
+        N_("a hyphen has no source span: rows 4 and 7 must be all False."),
         lambda spans, S: _with_rows(spans, S, (0, 1, 2), 1),
     ),
     Mistake(
-        "the fields in the wrong order (day and year swapped)",
-        "`spans` is ordered year, month, day (`attn_lib.dates.FIELDS`), like the output `YYYY-MM-DD`: "
-        "rows 0-3 use spans[0], rows 8-9 spans[2].",
+        N_("the fields in the wrong order (day and year swapped)"),
+        N_(
+            "`spans` is ordered year, month, day (`attn_lib.dates.FIELDS`), like the output `YYYY-MM-DD`: "
+            "rows 0-3 use spans[0], rows 8-9 spans[2]."
+        ),
         lambda spans, S: _with_rows(spans, S, (2, 1, 0), None),
     ),
     Mistake(
-        "transposed: (S, 10) instead of (10, S)",
-        "one row per output character: stack the ten rows with `torch.stack(rows)` (dim 0).",
+        N_("transposed: (S, 10) instead of (10, S)"),
+        N_("one row per output character: stack the ten rows with `torch.stack(rows)` (dim 0)."),
         lambda spans, S: _solution_date_span_mask(spans, S).T,
     ),
     Mistake(
-        "one row per field (3, S) instead of one per output character (10, S)",
-        "repeat each field's row for its output characters: 4 x year, hyphen, 2 x month, hyphen, 2 x day.",
+        N_("one row per field (3, S) instead of one per output character (10, S)"),
+        N_(
+            "repeat each field's row for its output characters: 4 x year, hyphen, 2 x month, hyphen, 2 x day."
+        ),
         lambda spans, S: (torch.arange(S) >= spans[:, :1]) & (torch.arange(S) < spans[:, 1:]),
     ),
 )
@@ -189,7 +196,7 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "answer_span_share",
         "09",
-        "the share of each row's attention on its answer span: weights (T, S), span bool (T, S) -> (T,).",
+        N_("the share of each row's attention on its answer span: weights (T, S), span bool (T, S) -> (T,)."),
         _solution_answer_span_share,
         _expected_answer_span_share,
         _span_share_cases,
@@ -199,8 +206,11 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "argmax_alignment",
         "09",
-        "for each output row of a cross-attention map (T, S), the source position with the largest weight, "
-        "shape (T,).",
+        N_(
+            "for each output row of a cross-attention map (T, S), the source position with the "
+            "largest weight, "
+            "shape (T,)."
+        ),
         _solution_argmax_alignment,
         _solution_argmax_alignment,
         _alignment_cases,
@@ -210,8 +220,10 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "date_span_mask",
         "09",
-        "the (10, S) bool mask of the answer span of each output character YYYY-MM-DD, from the "
-        "[start, end) spans (3, 2) of year, month and day.",
+        N_(
+            "the (10, S) bool mask of the answer span of each output character YYYY-MM-DD, from the "
+            "[start, end) spans (3, 2) of year, month and day."
+        ),
         _solution_date_span_mask,
         _expected_date_span_mask,
         _span_mask_cases,

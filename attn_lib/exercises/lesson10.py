@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from .. import lm
+from ..i18n import N_, _
 from ..masks import causal_mask
 from .core import Case, Exercise, Mistake, Out
 from .inputs import _gen, _randn
@@ -37,9 +38,9 @@ def _expected_previous_token_score(weights: torch.Tensor) -> torch.Tensor:
 def _previous_cases() -> list[Case]:
     g = _gen(1001)
     return [
-        Case("4 heads, T = 8", (_causal_maps(g, 4, 8),)),
-        Case("2 heads, T = 13", (_causal_maps(g, 2, 13),)),
-        Case("1 head, T = 2 (one query has a predecessor)", (_causal_maps(g, 1, 2),)),
+        Case(_("4 heads, T = 8"), (_causal_maps(g, 4, 8),)),
+        Case(_("2 heads, T = 13"), (_causal_maps(g, 2, 13),)),
+        Case(_("1 head, T = 2 (one query has a predecessor)"), (_causal_maps(g, 1, 2),)),
     ]
 
 
@@ -49,26 +50,32 @@ def _diag(w: torch.Tensor, offset: int) -> torch.Tensor:
 
 _PREVIOUS_MISTAKES = (
     Mistake(
-        "the main diagonal (each token's weight on itself)",
-        "the previous token of query q is key q - 1: the diagonal *below* the main one, "
-        "`torch.diagonal(weights, offset=-1, dim1=-2, dim2=-1)`.",
+        N_("the main diagonal (each token's weight on itself)"),
+        N_(
+            "the previous token of query q is key q - 1: the diagonal *below* the main one, "
+            "`torch.diagonal(weights, offset=-1, dim1=-2, dim2=-1)`."
+        ),
         lambda w: _diag(w, 0).mean(-1),
     ),
     Mistake(
-        "the diagonal above the main one (the next token, which the causal mask blocks)",
-        "key q + 1 is in the future: its weight is always 0. Use `offset=-1` (key q - 1), not `offset=1`.",
+        N_("the diagonal above the main one (the next token, which the causal mask blocks)"),
+        N_(
+            "key q + 1 is in the future: its weight is always 0. Use `offset=-1` (key q - 1), not `offset=1`."
+        ),
         lambda w: _diag(w, 1).mean(-1),
         alternatives=(lambda w: _diag(w.transpose(-1, -2), -1).mean(-1),),
     ),
     Mistake(
-        "query 0 counted (divided by T instead of T - 1)",
-        "query 0 has no previous token: average over the T - 1 queries that do, i.e. `.mean(-1)` of "
-        "the sub-diagonal, not its sum divided by T.",
+        N_("query 0 counted (divided by T instead of T - 1)"),
+        N_(
+            "query 0 has no previous token: average over the T - 1 queries that do, i.e. `.mean(-1)` of "
+            "the sub-diagonal, not its sum divided by T."
+        ),
         lambda w: _diag(w, -1).sum(-1) / w.shape[-1],
     ),
     Mistake(
-        "summed instead of averaged",
-        "the score is a mean weight (between 0 and 1): `.mean(dim=-1)` of the sub-diagonal.",
+        N_("summed instead of averaged"),
+        N_("the score is a mean weight (between 0 and 1): `.mean(dim=-1)` of the sub-diagonal."),
         lambda w: _diag(w, -1).sum(-1),
     ),
 )
@@ -90,10 +97,10 @@ def _expected_induction_score(weights: torch.Tensor, period: int) -> torch.Tenso
 def _induction_cases() -> list[Case]:
     g = _gen(1002)
     return [
-        Case("4 heads, [s s] with period 5 (T = 10)", (_causal_maps(g, 4, 10), 5)),
-        Case("2 heads, [s s s] with period 3 (T = 9)", (_causal_maps(g, 2, 9), 3)),
-        Case("1 head, period 7, T = 16", (_causal_maps(g, 1, 16), 7)),
-        Case("3 heads, period 2 (T = 6)", (_causal_maps(g, 3, 6), 2)),
+        Case(_("4 heads, [s s] with period 5 (T = 10)"), (_causal_maps(g, 4, 10), 5)),
+        Case(_("2 heads, [s s s] with period 3 (T = 9)"), (_causal_maps(g, 2, 9), 3)),
+        Case(_("1 head, period 7, T = 16"), (_causal_maps(g, 1, 16), 7)),
+        Case(_("3 heads, period 2 (T = 6)"), (_causal_maps(g, 3, 6), 2)),
     ]
 
 
@@ -105,30 +112,35 @@ def _offset_score(w: torch.Tensor, period: int, back: int, first_query: int) -> 
 
 _INDUCTION_MISTAKES = (
     Mistake(
-        "off by one: the earlier occurrence itself (k = q - period), not the token after it",
-        "the earlier copy of the current token sits at q - period; an induction head reads the token "
-        "that *followed* it, at q - period + 1 (that token is the prediction).",
+        N_("off by one: the earlier occurrence itself (k = q - period), not the token after it"),
+        N_(
+            "the earlier copy of the current token sits at q - period; an induction head reads the token "
+            "that *followed* it, at q - period + 1 (that token is the prediction)."
+        ),
         lambda w, p: _offset_score(w, p, p, p),
     ),
     Mistake(
-        "off by one the other way: k = q - period + 2",
-        "the token after the earlier occurrence is at q - period + 1.",
+        N_("off by one the other way: k = q - period + 2"),
+        N_("the token after the earlier occurrence is at q - period + 1."),
         lambda w, p: _offset_score(w, p, p - 2, p),
     ),
     Mistake(
-        "the previous-token diagonal (k = q - 1), not the induction offset",
-        "that is layer 0's job; the induction offset depends on the period: k = q - period + 1.",
+        N_("the previous-token diagonal (k = q - 1), not the induction offset"),
+        N_("that is layer 0's job; the induction offset depends on the period: k = q - period + 1."),
         lambda w, p: _offset_score(w, p, 1, p),
     ),
     Mistake(
-        "the first occurrence included: queries from period - 1 on",
-        "only a query in the repeat (q >= period) has an earlier occurrence to look back to: average over "
-        "q = period .. T - 1.",
+        N_("the first occurrence included: queries from period - 1 on"),
+        N_(
+            "only a query in the repeat (q >= period) has an earlier occurrence to look back "
+            "to: average over "
+            "q = period .. T - 1."
+        ),
         lambda w, p: _offset_score(w, p, p - 1, p - 1),
     ),
     Mistake(
-        "summed over the queries instead of averaged",
-        "the score is a mean weight (between 0 and 1): `.mean(dim=-1)`.",
+        N_("summed over the queries instead of averaged"),
+        N_("the score is a mean weight (between 0 and 1): `.mean(dim=-1)`."),
         lambda w, p: _offset_score(w, p, p - 1, p) * (w.shape[-1] - p),
     ),
 )
@@ -146,10 +158,10 @@ def _solution_induction_targets(tokens: torch.Tensor) -> torch.Tensor:
 
 def _targets_cases() -> list[Case]:
     return [
-        Case("'abcab' (a repeat)", (lm.encode_text("abcab"),)),
-        Case("'the cat. the cat.'", (lm.encode_text("the cat. the cat."),)),
-        Case("'aab ab' (a token repeated at once)", (lm.encode_text("aab ab"),)),
-        Case("'xyz' (nothing repeats)", (lm.encode_text("xyz"),)),
+        Case(_("'abcab' (a repeat)"), (lm.encode_text("abcab"),)),
+        Case(_("'the cat. the cat.'"), (lm.encode_text("the cat. the cat."),)),
+        Case(_("'aab ab' (a token repeated at once)"), (lm.encode_text("aab ab"),)),
+        Case(_("'xyz' (nothing repeats)"), (lm.encode_text("xyz"),)),
     ]
 
 
@@ -173,27 +185,31 @@ def _shifted(tokens: torch.Tensor, shift: int, causal: str) -> torch.Tensor:
 
 _TARGETS_MISTAKES = (
     Mistake(
-        "the earlier occurrence itself, not the token after it",
-        "mark key k when tokens[k - 1] equals the query's token: shift the comparison one column right "
-        "(`targets[:, 1:] = same[:, :-1]`).",
+        N_("the earlier occurrence itself, not the token after it"),
+        N_(
+            "mark key k when tokens[k - 1] equals the query's token: shift the comparison one column right "
+            "(`targets[:, 1:] = same[:, :-1]`)."
+        ),
         lambda x: _shifted(x, 0, "strict"),
         alternatives=(lambda x: _shifted(x, 0, "tril"),),
     ),
     Mistake(
-        "the future included (no causal restriction k <= q)",
-        "a query can only attend to keys k <= q; keep `& causal` (a lower triangle, diagonal included).",
+        N_("the future included (no causal restriction k <= q)"),
+        N_("a query can only attend to keys k <= q; keep `& causal` (a lower triangle, diagonal included)."),
         lambda x: _shifted(x, 1, "none"),
     ),
     Mistake(
-        "shifted the wrong way: the token *before* an occurrence",
-        "the target follows the occurrence: key k = j + 1, so `targets[:, 1:] = same[:, :-1]`.",
+        N_("shifted the wrong way: the token *before* an occurrence"),
+        N_("the target follows the occurrence: key k = j + 1, so `targets[:, 1:] = same[:, :-1]`."),
         lambda x: _shifted(x, -1, "tril"),
         alternatives=(lambda x: _shifted(x, -1, "strict"),),
     ),
     Mistake(
-        "the key at the query's own position left out (k < q instead of k <= q)",
-        "when the token before the query equals the query ('aa'), key q itself follows an earlier "
-        "occurrence: keep the diagonal (`tril()`, not `tril(-1)`).",
+        N_("the key at the query's own position left out (k < q instead of k <= q)"),
+        N_(
+            "when the token before the query equals the query ('aa'), key q itself follows an earlier "
+            "occurrence: keep the diagonal (`tril()`, not `tril(-1)`)."
+        ),
         lambda x: _shifted(x, 1, "strict"),
     ),
 )
@@ -202,7 +218,7 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "previous_token_score",
         "10",
-        "each head's mean attention on the key just before the query: weights (H, T, T) -> (H,).",
+        N_("each head's mean attention on the key just before the query: weights (H, T, T) -> (H,)."),
         _solution_previous_token_score,
         _expected_previous_token_score,
         _previous_cases,
@@ -212,8 +228,10 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "induction_score",
         "10",
-        "each head's mean attention on the token after the earlier occurrence (k = q - period + 1), "
-        "over the repeated queries q >= period: weights (H, T, T), period -> (H,).",
+        N_(
+            "each head's mean attention on the token after the earlier occurrence (k = q - period + 1), "
+            "over the repeated queries q >= period: weights (H, T, T), period -> (H,)."
+        ),
         _solution_induction_score,
         _expected_induction_score,
         _induction_cases,
@@ -223,8 +241,10 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "induction_targets",
         "10",
-        "bool (T, T): True at (q, k) when k <= q and tokens[k - 1] == tokens[q], the token after an "
-        "earlier occurrence of the query's token.",
+        N_(
+            "bool (T, T): True at (q, k) when k <= q and tokens[k - 1] == tokens[q], the token after an "
+            "earlier occurrence of the query's token."
+        ),
         _solution_induction_targets,
         lm.induction_targets,
         _targets_cases,

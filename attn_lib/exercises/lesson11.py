@@ -14,6 +14,7 @@ import math
 import torch
 
 from ..attention import scaled_dot_product_attention
+from ..i18n import N_, _
 from ..masks import sliding_window_mask
 from ..rope import apply_rope
 from .core import Case, Exercise, Mistake, Out
@@ -76,28 +77,37 @@ def _rope_variant(pairing="half", same_angle=False, rotate_values=False, rotate_
 
 _ROPE_MISTAKES = (
     Mistake(
-        "the values are rotated too",
-        "rotate only the queries and the keys: the score q·k is what must depend on m − n; the values "
-        "are the content that is mixed, and rotating them scrambles the output by its own position.",
+        N_("the values are rotated too"),
+        N_(
+            "rotate only the queries and the keys: the score q·k is what must depend on m − n; the values "
+            "are the content that is mixed, and rotating them scrambles the output by its own position."
+        ),
         _rope_variant(rotate_values=True),
     ),
     Mistake(
-        "the wrong pairs are rotated: (2i, 2i+1) instead of (j, j + Dh/2)",
-        "this exercise (like Llama in transformers and `attn_lib.apply_rope`'s default) pairs dimension "
-        "j with j + Dh/2: `first, second = x.chunk(2, dim=-1)`, partner `torch.cat([-second, first], -1)`, "
-        "and the angles `torch.cat([angles, angles], -1)`.",
+        N_("the wrong pairs are rotated: (2i, 2i+1) instead of (j, j + Dh/2)"),
+        N_(
+            "this exercise (like Llama in transformers and `attn_lib.apply_rope`'s default) pairs dimension "
+            "j with j + Dh/2: `first, second = x.chunk(2, dim=-1)`, partner "
+            "`torch.cat([-second, first], -1)`, "
+            "and the angles `torch.cat([angles, angles], -1)`."
+        ),
         _rope_variant(pairing="interleaved"),
     ),
     Mistake(
-        "the same angle for all pairs",
-        "each pair i has its own frequency w_i = base^(−2i/Dh) (pair 0 turns 1 radian per position, the "
-        "last almost not at all); with one frequency for all pairs, positions 2π apart look identical.",
+        N_("the same angle for all pairs"),
+        N_(
+            "each pair i has its own frequency w_i = base^(−2i/Dh) (pair 0 turns 1 radian per position, the "
+            "last almost not at all); with one frequency for all pairs, positions 2π apart look identical."
+        ),
         _rope_variant(same_angle=True),
     ),
     Mistake(
-        "only the queries are rotated",
-        "rotate the keys by their positions too: the score of R(m)q and R(n)k depends on m − n; with "
-        "only one side rotated it depends on m alone.",
+        N_("only the queries are rotated"),
+        N_(
+            "rotate the keys by their positions too: the score of R(m)q and R(n)k depends on m − n; with "
+            "only one side rotated it depends on m alone."
+        ),
         _rope_variant(rotate_keys=False),
     ),
 )
@@ -109,15 +119,17 @@ def _rope_cases() -> list[Case]:
     def case(B: int, H: int, T: int, Dh: int, start: int, label: str) -> Case:
         q, k, v = (_randn(g, B, H, T, Dh) for _ in range(3))
         return Case(
-            f"{label}: q, k, v ({B}, {H}, {T}, {Dh}), positions {start}..{start + T - 1}",
+            _("{label}: q, k, v ({B}, {H}, {T}, {Dh}), positions {start}..{end}").format(
+                label=label, B=B, H=H, T=T, Dh=Dh, start=start, end=start + T - 1
+            ),
             (q, k, v, torch.arange(start, start + T)),
         )
 
     return [
-        case(1, 2, 5, 8, 0, "positions from 0"),
-        case(2, 1, 4, 4, 7, "shifted positions"),
-        case(1, 1, 1, 2, 3, "one position, one pair"),
-        case(1, 3, 6, 16, 0, "16 dimensions"),
+        case(1, 2, 5, 8, 0, _("positions from 0")),
+        case(2, 1, 4, 4, 7, _("shifted positions")),
+        case(1, 1, 1, 2, 3, _("one position, one pair")),
+        case(1, 3, 6, 16, 0, _("16 dimensions")),
     ]
 
 
@@ -138,23 +150,29 @@ def _expected_repeat_kv(kv, num_heads):
 
 _REPEAT_MISTAKES = (
     Mistake(
-        "KV heads tiled (repeat) instead of repeated in a row (repeat_interleave)",
-        "`kv.repeat(1, groups, 1, 1)` gives KV heads 0, 1, 0, 1: query head 1 then reads KV head 1 "
-        "instead of 0. Query head h belongs to group h // groups: `kv.repeat_interleave(groups, dim=1)`.",
+        N_("KV heads tiled (repeat) instead of repeated in a row (repeat_interleave)"),
+        N_(
+            "`kv.repeat(1, groups, 1, 1)` gives KV heads 0, 1, 0, 1: query head 1 then reads KV head 1 "
+            "instead of 0. Query head h belongs to group h // groups: `kv.repeat_interleave(groups, dim=1)`."
+        ),
         lambda kv, num_heads: kv.repeat(1, num_heads // kv.shape[1], 1, 1),
     ),
     Mistake(
-        "repeated along the time axis (dim=2), then reshaped to (B, H, T, Dh)",
-        "the heads are axis 1 of (B, H_kv, T, Dh): `kv.repeat_interleave(groups, dim=1)`. Repeating the "
-        "positions and reshaping gives the right shape with positions mixed into the heads.",
+        N_("repeated along the time axis (dim=2), then reshaped to (B, H, T, Dh)"),
+        N_(
+            "the heads are axis 1 of (B, H_kv, T, Dh): `kv.repeat_interleave(groups, dim=1)`. Repeating the "
+            "positions and reshaping gives the right shape with positions mixed into the heads."
+        ),
         lambda kv, num_heads: kv.repeat_interleave(num_heads // kv.shape[1], dim=2).reshape(
             kv.shape[0], num_heads, kv.shape[2], kv.shape[3]
         ),
     ),
     Mistake(
-        "only the first KV head is used, for every query head",
-        "that is multi-query attention made by accident: each of the H_kv heads serves its own group of "
-        "H / H_kv query heads, `kv.repeat_interleave(num_heads // kv.shape[1], dim=1)`.",
+        N_("only the first KV head is used, for every query head"),
+        N_(
+            "that is multi-query attention made by accident: each of the H_kv heads serves its own group of "
+            "H / H_kv query heads, `kv.repeat_interleave(num_heads // kv.shape[1], dim=1)`."
+        ),
         lambda kv, num_heads: kv[:, :1].expand(-1, num_heads, -1, -1).clone(),
     ),
 )
@@ -167,10 +185,10 @@ def _repeat_cases() -> list[Case]:
         return Case(f"{label}: kv ({B}, {H_kv}, {T}, {Dh}), num_heads {H}", (_randn(g, B, H_kv, T, Dh), H))
 
     return [
-        case(1, 2, 4, 3, 2, "GQA, 2 KV heads for 4"),
-        case(2, 2, 6, 2, 3, "GQA, 2 KV heads for 6"),
-        case(1, 1, 3, 4, 2, "MQA, one KV head"),
-        case(1, 3, 3, 2, 2, "MHA, as many KV heads as heads"),
+        case(1, 2, 4, 3, 2, _("GQA, 2 KV heads for 4")),
+        case(2, 2, 6, 2, 3, _("GQA, 2 KV heads for 6")),
+        case(1, 1, 3, 4, 2, _("MQA, one KV head")),
+        case(1, 3, 3, 2, 2, _("MHA, as many KV heads as heads")),
     ]
 
 
@@ -199,19 +217,21 @@ def _window_variant(low, causal=True):
 
 _WINDOW_MISTAKES = (
     Mistake(
-        "off by one: window + 1 keys (j >= i - window)",
-        "the window counts the query's own key: query i sees keys i − window + 1 .. i, `window` keys in "
-        "all (Mistral: kv > q − window). `j >= i - window` lets one key too many in.",
+        N_("off by one: window + 1 keys (j >= i - window)"),
+        N_(
+            "the window counts the query's own key: query i sees keys i − window + 1 .. i, `window` keys in "
+            "all (Mistral: kv > q − window). `j >= i - window` lets one key too many in."
+        ),
         _window_variant(0),
     ),
     Mistake(
-        "off by one: window − 1 keys (j > i - window + 1)",
-        "query i sees `window` keys including itself: i − window + 1 .. i, i.e. `j > i - window`.",
+        N_("off by one: window − 1 keys (j > i - window + 1)"),
+        N_("query i sees `window` keys including itself: i − window + 1 .. i, i.e. `j > i - window`."),
         _window_variant(2),
     ),
     Mistake(
-        "the window is not causal (keys after the query are allowed)",
-        "a decoder's window looks back only: combine `j > i - window` with `j <= i`.",
+        N_("the window is not causal (keys after the query are allowed)"),
+        N_("a decoder's window looks back only: combine `j > i - window` with `j <= i`."),
         _window_variant(1, causal=False),
     ),
 )
@@ -219,10 +239,10 @@ _WINDOW_MISTAKES = (
 
 def _window_cases() -> list[Case]:
     return [
-        Case("T = 6, window 3", (6, 3)),
-        Case("T = 5, window 1 (only itself)", (5, 1)),
-        Case("T = 4, window 4 (the causal mask)", (4, 4)),
-        Case("T = 9, window 2", (9, 2)),
+        Case(_("T = 6, window 3"), (6, 3)),
+        Case(_("T = 5, window 1 (only itself)"), (5, 1)),
+        Case(_("T = 4, window 4 (the causal mask)"), (4, 4)),
+        Case(_("T = 9, window 2"), (9, 2)),
     ]
 
 
@@ -230,8 +250,10 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "rope_attention",
         "11",
-        "attention with rotary positions: rotate each pair (j, j + Dh/2) of the queries and keys at "
-        "position m by m * base^(-2i/Dh), leave the values alone, then softmax(q k^T / sqrt(Dh)) v.",
+        N_(
+            "attention with rotary positions: rotate each pair (j, j + Dh/2) of the queries and keys at "
+            "position m by m * base^(-2i/Dh), leave the values alone, then softmax(q k^T / sqrt(Dh)) v."
+        ),
         _solution_rope_attention,
         _expected_rope_attention,
         _rope_cases,
@@ -242,8 +264,10 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "repeat_kv",
         "11",
-        "grouped-query attention: repeat each of the H_kv key (or value) heads for its H / H_kv query "
-        "heads, so that query head h reads KV head h // (H / H_kv).",
+        N_(
+            "grouped-query attention: repeat each of the H_kv key (or value) heads for its H / H_kv query "
+            "heads, so that query head h reads KV head h // (H / H_kv)."
+        ),
         _solution_repeat_kv,
         _expected_repeat_kv,
         _repeat_cases,
@@ -253,8 +277,11 @@ LESSON_EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "window_mask",
         "11",
-        "the causal sliding-window mask (T, T): query i may attend to the window keys i - window + 1 .. i "
-        "(itself included), bool, True = may attend.",
+        N_(
+            "the causal sliding-window mask (T, T): query i may attend to the window keys i - "
+            "window + 1 .. i "
+            "(itself included), bool, True = may attend."
+        ),
         _solution_window_mask,
         _expected_window_mask,
         _window_cases,

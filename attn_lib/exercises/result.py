@@ -6,10 +6,12 @@ import html
 import re
 from dataclasses import dataclass
 
+from ..i18n import N_, _
+
 _STYLES = {  # status -> (icon, headline, border colour, background colour)
-    "pass": ("✓", "correct", "#1e8e3e", "#e6f4ea"),
-    "fail": ("✗", "not right yet", "#d93025", "#fce8e6"),
-    "todo": ("○", "not attempted yet", "#f9ab00", "#fef7e0"),
+    "pass": ("✓", N_("correct"), "#1e8e3e", "#e6f4ea"),
+    "fail": ("✗", N_("not right yet"), "#d93025", "#fce8e6"),
+    "todo": ("○", N_("not attempted yet"), "#f9ab00", "#fef7e0"),
 }
 
 
@@ -58,7 +60,7 @@ class CheckResult:
     def headline(self) -> str:
         """One line: icon, exercise and verdict, e.g. ``"✗ causal_mask: not right yet"``."""
         icon, verdict = _STYLES[self.status][:2]
-        return f"{icon} {self.exercise}: {verdict}"
+        return f"{icon} {self.exercise}: {_(verdict)}"
 
     def __str__(self) -> str:
         return f"{self.headline}\n{self.message}"
