@@ -54,7 +54,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .i18n import _
+from .i18n import _, ngettext
 
 __all__ = [
     "APP_NAME",
@@ -436,7 +436,7 @@ def _lesson_id(lesson: Any, known: set[str]) -> str:
     if isinstance(lesson, str) and lesson.strip().isdigit():
         lesson = f"{int(lesson):02d}"
     if not isinstance(lesson, str) or lesson not in known:
-        raise ValueError(f"lesson must be None (every lesson) or one of {sorted(known)}, got {lesson!r}")
+        raise ValueError(f"lesson must be one of {sorted(known)} (or None: every lesson), got {lesson!r}")
     return lesson
 
 
@@ -460,7 +460,11 @@ def reset(lesson: str | int | None = None) -> str:
         if recorded is None:
             return _("Removed the unreadable progress file {path}.").format(path=path)
         lessons = sorted({e["lesson"] for e in recorded.values()})
-        done = _("Removed all recorded progress ({n} exercises in lessons {lessons}): deleted {path}.")
+        done = ngettext(
+            "Removed all recorded progress ({n} exercise, lessons: {lessons}): deleted {path}.",
+            "Removed all recorded progress ({n} exercises, lessons: {lessons}): deleted {path}.",
+            len(recorded),
+        )
         return done.format(n=len(recorded), lessons=", ".join(lessons) or "-", path=path)
     known = {ex.lesson for ex in _registry().values()} | {e["lesson"] for e in (recorded or {}).values()}
     lesson = _lesson_id(lesson, known)
@@ -520,7 +524,7 @@ class LessonRow:
     lesson: str
     exercises: tuple[str, ...]  # the registry's, in order
     passed: tuple[str, ...]
-    mistakes: tuple[str, ...]  # distinct recognised mistakes, as ``exercise: mistake``
+    mistakes: tuple[tuple[str, str], ...]  # distinct recognised mistakes: (exercise, mistake)
     last_activity: str | None  # the latest check, ``YYYY-MM-DDTHH:MM:SSZ``
 
 
@@ -559,10 +563,11 @@ class ProgressTable:
 
     def _details(self, row: LessonRow) -> list[str]:
         lines = []
-        for name in row.exercises:
+        names = list(row.exercises) + sorted({n for n, _m in row.mistakes} - set(row.exercises))
+        for name in names:
             mark = "✓" if name in row.passed else "·"
             lines.append(f"    {mark} {name}")
-        lines += [f"      {_('mistake')}: {m}" for m in row.mistakes]
+            lines += [f"        {_('mistake')}: {m}" for n, m in row.mistakes if n == name]
         return lines
 
     def __str__(self) -> str:
@@ -625,9 +630,7 @@ def table(verbose: bool = False) -> ProgressTable:
                 lesson=lesson,
                 exercises=tuple(names),
                 passed=tuple(n for n in names if "passed" in entries.get(n, {})),
-                mistakes=tuple(
-                    f"{n}: {m}" for n, e in sorted(entries.items()) for m in sorted(e["mistakes"])
-                ),
+                mistakes=tuple((n, m) for n, e in sorted(entries.items()) for m in sorted(e["mistakes"])),
                 last_activity=max(stamps) if stamps else None,
             )
         )
