@@ -116,10 +116,20 @@ def _control_text(widget) -> str | None:
 
 
 def static_text(box) -> str:
-    """A short, deterministic ``text/plain`` for ``box``: its controls and their first values."""
-    controls = [t for t in (_control_text(w) for w in _descendants(box)) if t]
+    """A short, deterministic ``text/plain`` for ``box``: what it is, its controls and their first values."""
+    from ipywidgets import FloatProgress, IntProgress, Output
+
+    parts = _descendants(box)
+    if not any(isinstance(w, Output) for w in parts):
+        bars = [w for w in parts if isinstance(w, (IntProgress, FloatProgress))]
+        if bars:
+            return f"[progress bar: {bars[0].description or 'progress'}; it moves while the cell runs]"
+    controls = [
+        t for w in parts if not isinstance(w, (IntProgress, FloatProgress)) and (t := _control_text(w))
+    ]
     settings = ", ".join(controls) if controls else "no controls"
-    return f"[interactive figure: {settings}; run the notebook to use the controls]"
+    kind = "interactive figure" if any(isinstance(w, Output) for w in parts) else "widget"
+    return f"[{kind}: {settings}; run the notebook to use the controls]"
 
 
 def install_static_views() -> bool:
