@@ -115,7 +115,8 @@ execute-ko: $(STAMP)
 	@$(MAKE) --no-print-directory execute NB="$(KO_NB)"
 
 test-browser-ko: $(STAMP)
-	$(PY) -m pytest tests/browser/test_lessons_ko.py -m browser_ko_all -p no:cacheprovider $(PYTEST_ARGS)
+	$(FRESH_DATA) $(PY) -m pytest tests/browser/test_lessons_ko.py -m browser_ko_all -p no:cacheprovider \
+		$(PYTEST_ARGS)
 
 execute: $(STAMP)
 	@for f in $(NB); do \
