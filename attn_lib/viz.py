@@ -15,6 +15,75 @@ from matplotlib.figure import Figure
 
 from .attention import check_mask
 
+# ---- Palettes: the one place that defines the course's colours (all colour-blind safe) -------
+# Categorical: Okabe & Ito (2008), distinguishable in every common colour-vision deficiency
+# (tests/test_viz_palettes.py simulates protanopia, deuteranopia and tritanopia); lines that must
+# be told apart also differ in marker or line style, or are labelled directly.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+BLUE, ORANGE, GREEN, PINK, SKY_BLUE, VERMILLION, YELLOW, BLACK = OKABE_ITO
+GREY, LIGHT_GREY, PALE_GREY, DARK_GREY = "#999999", "#d9d9d9", "#f0f0f0", "#555555"  # neutral
+SEQUENTIAL_CMAP = "viridis"  # weights, probabilities, sizes: perceptually uniform, CVD safe
+DIVERGING_CMAP = "RdBu_r"  # signed values around 0: blue-white-red, never red-green
+BINARY_GREYS = "Greys"  # 0/1 matrices: reads the same in any colour vision
+ANNOTATE_MAX_CELLS = 12  # heatmaps up to 12 x 12 print every cell's value in the cell
+
+
+def text_colour_on(rgba: Sequence[float]) -> str:
+    """``"black"`` or ``"white"``: whichever contrasts more with a cell of colour ``rgba`` (WCAG)."""
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgba[:3])
+    return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.179 else "white"
+
+
+def annotate_heatmap(
+    ax: Axes, image, values: torch.Tensor, fmt: str = "{:.2f}", fontsize: float | None = None
+) -> None:
+    """Print each finite value in its cell of ``image`` (an ``imshow``), black or white for contrast.
+
+    ``values`` ``(rows, cols)``; NaN cells (hidden, masked) are left to the caller. The font
+    shrinks with the cells, so a 12 x 12 map still fits its numbers.
+    """
+    v = torch.as_tensor(values).detach().float().cpu()
+    rows, cols = v.shape
+    if fontsize is None:
+        box = ax.get_window_extent() if ax.figure.get_dpi() else None
+        cell_pt = min(box.width / cols, box.height / rows) * 72 / ax.figure.get_dpi() if box else 20
+        fontsize = max(5.0, min(9.0, 0.33 * cell_pt))
+    for i in range(rows):
+        for j in range(cols):
+            x = float(v[i, j])
+            if x != x:  # NaN
+                continue
+            colour = text_colour_on(image.cmap(image.norm(x)))
+            ax.text(
+                j, i, fmt.format(round(x, 2) + 0.0), ha="center", va="center", fontsize=fontsize, color=colour
+            )
+
+
+def heatmap_table(
+    values: torch.Tensor | Sequence[Sequence[float]],
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    decimals: int = 2,
+) -> str:
+    """The numbers of a ``(rows, cols)`` heatmap as a text table, rows as in the figure.
+
+    For heatmaps too large to print their values in the cells: ``print(heatmap_table(w, q, k))``.
+    """
+    v = _as_2d(values)
+    rows = [str(i) for i in range(v.shape[0])] if row_labels is None else [str(x) for x in row_labels]
+    cols = [str(j) for j in range(v.shape[1])] if col_labels is None else [str(x) for x in col_labels]
+    if len(rows) != v.shape[0] or len(cols) != v.shape[1]:
+        raise ValueError(
+            f"row_labels/col_labels must name the {v.shape[0]} rows and {v.shape[1]} columns, "
+            f"got {len(rows)} and {len(cols)}"
+        )
+    cells = [["nan" if x != x else f"{round(x, decimals) + 0.0:.{decimals}f}" for x in r] for r in v.tolist()]
+    width = max([len(c) for c in cols] + [len(c) for r in cells for c in r])
+    left = max(len(r) for r in rows)
+    lines = [" " * left + " " + " ".join(c.rjust(width) for c in cols)]
+    lines += [r.ljust(left) + " " + " ".join(c.rjust(width) for c in cells[i]) for i, r in enumerate(rows)]
+    return "\n".join(lines)
+
 
 def _as_2d(weights: torch.Tensor | Sequence[Sequence[float]]) -> torch.Tensor:
     w = torch.as_tensor(weights).detach().float().cpu()
@@ -30,14 +99,21 @@ def plot_attention(
     title: str = "attention weights",
     ax: Axes | None = None,
     colorbar: bool = True,
-    annotate: bool = False,
+    annotate: bool | None = None,
     vmax: float | None = 1.0,
 ) -> Axes:
-    """Heatmap of one ``(T_q, T_k)`` attention map: rows are queries, columns keys."""
+    """Heatmap of one ``(T_q, T_k)`` attention map: rows are queries, columns keys.
+
+    ``annotate``: print each weight in its cell; ``None`` (default) does so for maps up to
+    ``ANNOTATE_MAX_CELLS`` x ``ANNOTATE_MAX_CELLS``. For larger maps, :func:`heatmap_table`
+    gives the numbers as text.
+    """
     w = _as_2d(weights)
+    if annotate is None:
+        annotate = max(w.shape) <= ANNOTATE_MAX_CELLS
     if ax is None:
         _, ax = plt.subplots(figsize=(1.0 + 0.45 * w.shape[1], 0.8 + 0.45 * w.shape[0]))
-    im = ax.imshow(w.numpy(), cmap="viridis", vmin=0.0, vmax=vmax, aspect="auto")
+    im = ax.imshow(w.numpy(), cmap=SEQUENTIAL_CMAP, vmin=0.0, vmax=vmax, aspect="auto")
     ax.set_title(title)
     ax.set_xlabel("key position (attended to)")
     ax.set_ylabel("query position (attending)")
@@ -48,18 +124,7 @@ def plot_attention(
     if query_labels is not None:
         ax.set_yticklabels(list(query_labels))
     if annotate:
-        for i in range(w.shape[0]):
-            for j in range(w.shape[1]):
-                v = float(w[i, j])
-                ax.text(
-                    j,
-                    i,
-                    f"{v:.2f}",
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color="white" if v < 0.5 * (vmax or float(w.max())) else "black",
-                )
+        annotate_heatmap(ax, im, w)
     if colorbar:
         ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="weight")
     return ax
@@ -96,9 +161,7 @@ def plot_attention_heads(
 # Lesson-specific plots go below, one section per lesson (helpers shared by several lessons above).
 # ------------------------------------------------ lesson 01
 # ---- lessons 01-04: query length, temperature, the √d_k measurements, positional encoding.
-# Colour-blind-safe colours (Okabe & Ito): no red next to green anywhere in these figures.
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
-UNSCALED_COLOUR, SCALED_COLOUR, DK_COLOUR = "#D55E00", "#0072B2", "#009E73"  # ÷1, ÷√d_k, ÷d_k
+UNSCALED_COLOUR, SCALED_COLOUR, DK_COLOUR = VERMILLION, BLUE, GREEN  # ÷1, ÷√d_k, ÷d_k (Okabe & Ito)
 
 
 def _as_1d(name: str, values: object) -> torch.Tensor:
@@ -272,7 +335,9 @@ def plot_positional_encoding(pe: torch.Tensor) -> Figure:
     """Lesson 04: the ``(T_max, D)`` sinusoidal table as a heatmap, one row per position."""
     table = _as_2d(pe)
     fig, ax = plt.subplots(figsize=(8, 4))
-    im = ax.imshow(table.numpy(), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")  # diverging, red/blue
+    im = ax.imshow(
+        table.numpy(), cmap=DIVERGING_CMAP, vmin=-1, vmax=1, aspect="auto"
+    )  # numbers: heatmap_table
     fig.colorbar(im, ax=ax, label="PE value")
     ax.set_xlabel("dimension (even = sin, odd = cos; frequency falls to the right)")
     ax.set_ylabel("position pos")
@@ -383,7 +448,7 @@ def plot_mask(
         )
     if ax is None:
         _, ax = plt.subplots(figsize=(1.5 + 0.45 * m.shape[1], 0.8 + 0.45 * m.shape[0]))
-    cmap = ListedColormap(["#d9d9d9", "#2a9d8f"])  # False = grey, True = teal
+    cmap = ListedColormap([LIGHT_GREY, BLUE])  # False = grey, True = blue
     im = ax.imshow(m.float().numpy(), cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto")
     _label_query_key_axes(ax, tuple(m.shape), query_labels, key_labels, title)
     ax.set_xticks([x - 0.5 for x in range(1, m.shape[1])], minor=True)  # white lines between cells
@@ -408,7 +473,7 @@ def plot_masked_matrix(
     ax: Axes | None = None,
     hidden_text: str = "−∞",
     cbar_label: str = "score",
-    cmap: str = "viridis",
+    cmap: str = SEQUENTIAL_CMAP,
     annotate: bool = True,
     vmin: float | None = None,
     vmax: float | None = None,
@@ -433,18 +498,12 @@ def plot_masked_matrix(
     finite = shown[torch.isfinite(shown)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.numel() else (0.0, 1.0)
     lo, hi = lo if vmin is None else vmin, hi if vmax is None else vmax
-    colours = plt.get_cmap(cmap).with_extremes(bad="#d9d9d9")  # NaN (hidden) cells: grey
+    colours = plt.get_cmap(cmap).with_extremes(bad=LIGHT_GREY)  # NaN (hidden) cells: grey
     im = ax.imshow(shown.numpy(), cmap=colours, vmin=lo, vmax=hi if hi > lo else lo + 1.0, aspect="auto")
-    for i in range(v.shape[0]):
-        for j in range(v.shape[1]):
-            if bool(h[i, j]):
-                ax.text(j, i, hidden_text, ha="center", va="center", fontsize=8, color="#555555")
-            elif annotate:
-                x = float(v[i, j])
-                dark = (x - lo) < 0.5 * (hi - lo)
-                ax.text(
-                    j, i, f"{x:.2f}", ha="center", va="center", fontsize=7, color="white" if dark else "black"
-                )
+    for i, j in h.nonzero().tolist():
+        ax.text(j, i, hidden_text, ha="center", va="center", fontsize=8, color=DARK_GREY)
+    if annotate:
+        annotate_heatmap(ax, im, shown, fontsize=7)  # the visible cells; hidden ones are NaN
     _label_query_key_axes(ax, tuple(v.shape), query_labels, key_labels, title)
     ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=cbar_label)
     return ax
@@ -497,7 +556,7 @@ def plot_alignment(
     blocked = blocked_cells(mask, T, S)  # (T, S)
     if ax is None:
         _, ax = plt.subplots(figsize=(1.8 + 0.75 * S, 1.0 + 0.6 * T))
-    plot_attention(w, target_labels, source_labels, title=title, ax=ax, colorbar=colorbar)
+    plot_attention(w, target_labels, source_labels, title=title, ax=ax, colorbar=colorbar, annotate=False)
     ax.set_xlabel("source token (encoder position: key, value)")
     ax.set_ylabel("target token (decoder position: query)")
     short = max(map(len, source_labels), default=0) * S <= 48  # short labels fit without rotation
@@ -506,17 +565,13 @@ def plot_alignment(
     )
     for tick, label in zip(ax.get_xticklabels(), source_labels, strict=True):
         if label == pad_label:
-            tick.set_color("#999999")
+            tick.set_color(GREY)
     for i in range(T):
         for j in range(S):
             if bool(blocked[i, j]):
-                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#d9d9d9", edgecolor="white"))
-                ax.text(j, i, "masked", ha="center", va="center", fontsize=8, color="#555555")
-                continue
-            v = float(w[i, j])
-            ax.text(
-                j, i, f"{v:.2f}", ha="center", va="center", fontsize=9, color="white" if v < 0.5 else "black"
-            )
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=LIGHT_GREY, edgecolor="white"))
+                ax.text(j, i, "masked", ha="center", va="center", fontsize=8, color=DARK_GREY)
+    annotate_heatmap(ax, ax.images[0], w.masked_fill(blocked, float("nan")), fontsize=9)
     for i, j in enumerate(expected or []):
         if j is None:
             continue
@@ -524,7 +579,7 @@ def plot_alignment(
             raise ValueError(f"expected[{i}] = {j} is not a source position in [0, {S - 1}]")
         ax.add_patch(
             Rectangle(
-                (j - 0.45, i - 0.45), 0.9, 0.9, fill=False, edgecolor="#f4a261", linestyle="--", linewidth=2
+                (j - 0.45, i - 0.45), 0.9, 0.9, fill=False, edgecolor=ORANGE, linestyle="--", linewidth=2
             )
         )
     return ax
@@ -553,9 +608,8 @@ def plot_dictionary(
         )
     if ax is None:
         _, ax = plt.subplots(figsize=(1.5 + 0.7 * m.shape[1], 1.0 + 0.5 * m.shape[0]))
-    im = ax.imshow(m.numpy(), cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
-    for i, j in m.nonzero().tolist():
-        ax.text(j, i, f"{float(m[i, j]):g}", ha="center", va="center", color="white")
+    im = ax.imshow(m.numpy(), cmap=BINARY_GREYS, vmin=0.0, vmax=1.0, aspect="auto")
+    annotate_heatmap(ax, im, m, fmt="{:g}", fontsize=10)  # every entry, 0s too
     ax.set_xticks(range(m.shape[1]), list(col_labels))
     ax.set_yticks(range(m.shape[0]), list(row_labels))
     ax.set_xlabel("source word (input of W^K)")
@@ -591,7 +645,7 @@ def plot_training_history(
     ax_loss.plot(steps, loss.numpy(), lw=1, color=OKABE_ITO[0], label="training loss")
     if reference_loss is not None:
         ax_loss.axhline(
-            reference_loss, color="#555555", ls="--", lw=1, label=f"{reference_loss:.3f}: uniform guess"
+            reference_loss, color=DARK_GREY, ls="--", lw=1, label=f"{reference_loss:.3f}: uniform guess"
         )
     ax_loss.set_yscale("log")
     ax_loss.set_ylabel("cross-entropy per token\n(nats, log scale)")

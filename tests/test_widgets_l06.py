@@ -289,9 +289,10 @@ def test_plot_alignment_rejects_a_float_mask():
         plot_alignment(torch.full((2, 3), 1 / 3), ["a", "b", "c"], ["x", "y"], mask=torch.ones(3))
 
 
-def test_dictionary_plot_marks_the_ones_and_names_both_axes():
+def test_dictionary_plot_prints_every_entry_readably_and_names_both_axes():
     ax = plot_dictionary(torch.tensor([[1.0, 0.0], [0.0, 1.0]]), ["I", "saw"], ["ich", "gesehen"])
-    assert [t.get_text() for t in ax.texts] == ["1", "1"]
+    assert [t.get_text() for t in ax.texts] == ["1", "0", "0", "1"]
+    assert [t.get_color() for t in ax.texts] == ["white", "black", "black", "white"]  # on black, on white
     assert [t.get_text() for t in ax.get_xticklabels()] == ["ich", "gesehen"]
     assert ax.get_ylabel() == "meaning (output of W^K)"
     plt.close(ax.figure)

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..viz import BLUE, VERMILLION
 from ._common import _check_finite_number
 
 SOFTMAX_DEMO_OTHER_SCORES = (1.0, 0.0, -1.0)  # the fixed scores of items B, C, D in lesson 00's demo
@@ -40,7 +41,7 @@ def plot_softmax_demo(score: float, others: tuple[float, ...] = SOFTMAX_DEMO_OTH
     """Two bar charts: the scores (A's is ``score``) and their softmax weights."""
     demo = softmax_demo(score, others)
     labels, scores, weights = demo["labels"], demo["scores"], demo["weights"]
-    colours = ["#e76f51"] + ["#2a9d8f"] * (len(labels) - 1)
+    colours = [VERMILLION] + [BLUE] * (len(labels) - 1)  # A stands out (Okabe & Ito)
     fig, (ax_s, ax_w) = plt.subplots(1, 2, figsize=(8.5, 3.4))
 
     ax_s.bar(labels, scores.numpy(), color=colours)

@@ -6,10 +6,10 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..viz import SCALED_COLOUR, UNSCALED_COLOUR  # Okabe-Ito vermillion and blue: colour-blind safe
 from ._common import _check_positive_int
 
 SCALING_DK_CHOICES = tuple(2**i for i in range(11))  # d_k = 1, 2, 4, ..., 1024: the slider of lesson 02
-UNSCALED_COLOUR, SCALED_COLOUR = "#D55E00", "#0072B2"  # Okabe-Ito vermillion and blue: colour-blind safe
 
 
 def scaling_demo(

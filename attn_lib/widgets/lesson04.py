@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..viz import BLUE, LIGHT_GREY, VERMILLION
 from ._common import _check_index, _check_positive_int
 
 
@@ -75,11 +76,11 @@ def plot_encoder_attention(
     fig, (ax_map, ax_bar) = plt.subplots(1, 2, figsize=(10, 3.9), gridspec_kw={"width_ratios": [1.15, 1]})
     # a fixed 0..1 colour scale: an untrained, nearly uniform map must look nearly uniform
     plot_attention(full, words, words, title=f"layer {layer}, {head_name}", ax=ax_map, vmax=1.0)
-    ax_map.add_patch(Rectangle((-0.5, token - 0.5), T, 1, fill=False, edgecolor="#D55E00", linewidth=2.5))
+    ax_map.add_patch(Rectangle((-0.5, token - 0.5), T, 1, fill=False, edgecolor=VERMILLION, linewidth=2.5))
 
-    colours = ["#bbbbbb" if p else "#0072B2" for p in is_pad]  # Okabe-Ito blue; grey for padding
+    colours = [LIGHT_GREY if p else BLUE for p in is_pad]  # Okabe-Ito blue; grey for padding
     best = int(row.argmax())
-    colours[best] = "#D55E00"  # Okabe-Ito vermillion: colour-blind safe next to the blue
+    colours[best] = VERMILLION  # Okabe-Ito vermillion: colour-blind safe next to the blue
     ax_bar.bar(range(T), row.numpy(), color=colours)
     for j in range(T):
         note = "0 (pad)" if is_pad[j] else f"{float(row[j]):.2f}"

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..viz import GREY, LIGHT_GREY, SEQUENTIAL_CMAP, VERMILLION, annotate_heatmap
 from ._common import _check_index
 
 
@@ -92,19 +93,18 @@ def generation_step_view(
         grid[torch.ones(T, T, dtype=torch.bool).triu(1)] = float("nan")  # blocked cells: grey
 
     fig, ax = plt.subplots(figsize=(8, 5))
-    cmap = plt.get_cmap("viridis").with_extremes(bad="#d9d9d9")  # NaN (blocked) cells: grey
+    cmap = plt.get_cmap(SEQUENTIAL_CMAP).with_extremes(bad=LIGHT_GREY)  # NaN (blocked) cells: grey
     im = ax.imshow(grid.numpy(), cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto")
-    not_yet = {"facecolor": "white", "edgecolor": "#999999", "hatch": "//"}
+    not_yet = {"facecolor": "white", "edgecolor": GREY, "hatch": "//"}
     if t + 1 < T:  # tokens after t do not exist yet: their rows (queries) and columns (keys)
         ax.add_patch(Rectangle((-0.5, t + 0.5), T, T - t - 1, **not_yet))
         ax.add_patch(Rectangle((t + 0.5, -0.5), T - t - 1, t + 1, **not_yet))
-    ax.add_patch(Rectangle((-0.5, t - 0.5), t + 1, 1, fill=False, edgecolor="red", linewidth=2.5))
+    ax.add_patch(Rectangle((-0.5, t - 0.5), t + 1, 1, fill=False, edgecolor=VERMILLION, linewidth=2.5))
+    seen = torch.full((T, T), float("nan"))  # the cells that exist at step t (and, causal, are not masked)
     for i in range(t + 1):
-        for j in range(t + 1 if not causal else i + 1):
-            v = float(weights[i, j])
-            ax.text(
-                j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="white" if v < 0.5 else "black"
-            )
+        cols = t + 1 if not causal else i + 1
+        seen[i, :cols] = weights[i, :cols]
+    annotate_heatmap(ax, im, seen, fontsize=7)
     ax.set_xticks(range(T))
     ax.set_yticks(range(T))
     ax.set_xticklabels(shown)
@@ -116,10 +116,10 @@ def generation_step_view(
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="weight")
     handles = [
         Patch(**not_yet, label="not generated yet"),
-        Patch(facecolor="none", edgecolor="red", linewidth=2, label=f"step {t}: the newest row"),
+        Patch(facecolor="none", edgecolor=VERMILLION, linewidth=2, label=f"step {t}: the newest row"),
     ]
     if causal:
-        handles.insert(0, Patch(facecolor="#d9d9d9", label="future key: masked, weight exactly 0"))
+        handles.insert(0, Patch(facecolor=LIGHT_GREY, label="future key: masked, weight exactly 0"))
     ax.legend(
         handles=handles,
         loc="upper center",

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..viz import BLUE, LIGHT_GREY, VERMILLION
 from ._common import _check_index, _tied_with_max
 
 TIE_TOLERANCE = 0.005  # two weights closer than this are reported as a tie, not as an argmax
@@ -97,11 +98,11 @@ def plot_cross_attention_row(
     if mask is not None:
         map_title += f", mask: {int(blocked_map.sum())} cells blocked"
     plot_alignment(full, source_labels, target_labels, expected, map_title, ax_map, mask=mask)
-    ax_map.add_patch(Rectangle((-0.5, target - 0.5), S, 1, fill=False, edgecolor="red", linewidth=2.5))
+    ax_map.add_patch(Rectangle((-0.5, target - 0.5), S, 1, fill=False, edgecolor=VERMILLION, linewidth=2.5))
 
-    colours = ["#bbbbbb" if p else "#2a9d8f" for p in is_pad]
+    colours = [LIGHT_GREY if p else BLUE for p in is_pad]
     for j in tied:
-        colours[j] = "#e76f51"
+        colours[j] = VERMILLION
     bars = ax_bar.bar(range(S), row.numpy(), color=colours)
     if want is not None:
         bars[want].set_edgecolor("black")
@@ -109,7 +110,7 @@ def plot_cross_attention_row(
     for j in range(S):
         note = "0 (masked)" if blocked[j] else f"{float(row[j]):.2f}" + (" (pad)" if is_pad[j] else "")
         ax_bar.text(j, float(row[j]) + 0.02, note, ha="center", va="bottom", fontsize=8)
-    handles = [Patch(facecolor="#e76f51", label="largest weight" if len(tied) == 1 else "largest (a tie)")]
+    handles = [Patch(facecolor=VERMILLION, label="largest weight" if len(tied) == 1 else "largest (a tie)")]
     if want is not None:
         handles.append(
             Patch(
@@ -117,7 +118,7 @@ def plot_cross_attention_row(
             )
         )
     if any(is_pad):
-        handles.append(Patch(facecolor="#bbbbbb", label="source padding"))
+        handles.append(Patch(facecolor=LIGHT_GREY, label="source padding"))
     ax_bar.legend(handles=handles, loc="upper center", ncol=len(handles), fontsize=8, frameon=False)
     ax_bar.set_xticks(range(S))
     short = max(map(len, source_labels)) * S <= 48  # short labels fit without rotation

@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from ..viz import BLUE, GREEN, GREY, ORANGE, SKY_BLUE, VERMILLION
 from ._common import _check_positive_int
 
 
@@ -52,11 +53,13 @@ def plot_score_memory(
     explicit = [score_memory(t, chunk_size, num_heads, batch)["explicit"] / mib for t in lengths]
     chunked = [score_memory(t, chunk_size, num_heads, batch)["chunked"] / mib for t in lengths]
     fig, ax = plt.subplots(figsize=(8, 3.8))
-    ax.loglog(lengths, explicit, color="#e76f51", lw=2, label="explicit: the whole T×T matrix (slope 2)")
+    ax.loglog(
+        lengths, explicit, "-", color=VERMILLION, lw=2, label="explicit: the whole T×T matrix (slope 2)"
+    )
     chunk_label = f"chunked: one T×min(T, {chunk_size}) block (slope 1 where T > {chunk_size})"
-    ax.loglog(lengths, chunked, color="#2a9d8f", lw=2, label=chunk_label)
-    ax.plot([seq_len], [chosen["explicit"] / mib], "o", color="#e76f51", ms=9)
-    ax.plot([seq_len], [chosen["chunked"] / mib], "o", color="#2a9d8f", ms=9)
+    ax.loglog(lengths, chunked, "--", color=BLUE, lw=2, label=chunk_label)
+    ax.plot([seq_len], [chosen["explicit"] / mib], "o", color=VERMILLION, ms=9)
+    ax.plot([seq_len], [chosen["chunked"] / mib], "s", color=BLUE, ms=9)
     ax.axvline(seq_len, color="grey", lw=0.8, ls=":")
     if ram_bytes is not None:
         ram_label = f"RAM of this machine ({format_bytes(ram_bytes)})"
@@ -138,7 +141,7 @@ def plot_tile_choice(
     mem = tile_memory(seq_len, block_q, block_k, num_heads, head_dim)
     mib = 2**20
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9, 3.4))
-    ax_t.bar([0, 1], [seconds * 1e3, fused_seconds * 1e3], color=["#e9c46a", "#264653"])
+    ax_t.bar([0, 1], [seconds * 1e3, fused_seconds * 1e3], color=[ORANGE, BLUE])
     ax_t.set_xticks([0, 1], [f"tiled\nB_q={block_q}, B_k={block_k}", "torch fused"], fontsize=8)
     ax_t.set_ylabel("time (ms, this machine, now)")
     ax_t.set_title(f"time: {seconds / fused_seconds:.1f}× the fused kernel", fontsize=10)
@@ -148,12 +151,10 @@ def plot_tile_choice(
         "query_block": "query block + accumulator",
         "scores": "score block",
     }
-    for part, colour in zip(
-        ("output", "query_block", "scores"), ("#999999", "#56b4e9", "#e69f00"), strict=True
-    ):
+    for part, colour in zip(("output", "query_block", "scores"), (GREY, SKY_BLUE, ORANGE), strict=True):
         ax_m.bar(0, mem[part] / mib, bottom=bottom, color=colour, label=labels[part])
         bottom += mem[part] / mib
-    ax_m.bar(1, peak_bytes / mib, color="#009e73", label="measured peak")
+    ax_m.bar(1, peak_bytes / mib, color=GREEN, label="measured peak")
     ax_m.set_xticks([0, 1], ["predicted", "measured"], fontsize=8)
     ax_m.set_ylabel("memory (MiB)")
     ax_m.set_title(f"memory: score block {format_bytes(mem['scores'])}", fontsize=10)

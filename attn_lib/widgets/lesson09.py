@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..viz import OKABE_ITO
 from ._common import _check_index
 
 DATE_MAX_CHARS = 30  # the model was trained on sources of at most 27 characters
@@ -173,7 +174,7 @@ def plot_span_share(share: torch.Tensor, baseline: torch.Tensor) -> Figure:
             f"{tuple(baseline.shape)}"
         )
     n_layers, H = share.shape
-    colours = ("#0072B2", "#E69F00", "#009E73", "#CC79A7")  # Okabe-Ito
+    colours = OKABE_ITO[:4]
     fig, ax = plt.subplots(figsize=(7, 3.4))
     for layer in range(n_layers):
         xs = [layer * (H + 1) + h for h in range(H)]
@@ -212,7 +213,7 @@ def plot_share_vs_ablation(
         raise ValueError("share and ablated_accuracy must both be (layers, H)")
     n_layers, H = share.shape
     markers = ("o", "s", "^", "D")
-    colours = ("#0072B2", "#E69F00", "#009E73", "#CC79A7")
+    colours = OKABE_ITO[:4]
     fig, ax = plt.subplots(figsize=(6.4, 4))
     for layer in range(n_layers):
         ax.scatter(

@@ -14,10 +14,11 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from ..viz import BLUE, DARK_GREY, ORANGE, SKY_BLUE
 from ._common import _check_index
 
 PROMPT_MAX_CHARS = 32  # the lesson's model was trained on 32 tokens (max_len)
-_ROLE_COLOURS = {"previous-token": "#E69F00", "induction": "#56B4E9"}  # Okabe-Ito orange, sky blue
+_ROLE_COLOURS = {"previous-token": ORANGE, "induction": SKY_BLUE}  # Okabe-Ito orange, sky blue
 
 
 def char_labels(ids: Sequence[int] | torch.Tensor, numbered: bool = True) -> list[str]:
@@ -151,8 +152,8 @@ def plot_head_scores(
         label="induction score",
         hatch="//",
     )
-    ax.axhline(baselines[0], color="#555555", ls="--", lw=1, label="uniform attention (prev)")
-    ax.axhline(baselines[1], color="#555555", ls=":", lw=1.2, label="uniform attention (ind)")
+    ax.axhline(baselines[0], color=DARK_GREY, ls="--", lw=1, label="uniform attention (prev)")
+    ax.axhline(baselines[1], color=DARK_GREY, ls=":", lw=1.2, label="uniform attention (ind)")
     for layer in range(1, n_layers):
         ax.axvline(layer * H - 0.5, color="black", lw=0.8)
     ax.set_xticks(x.numpy(), names)
@@ -187,7 +188,7 @@ def plot_position_losses(
             lw=2,
             label=label,
         )
-    ax.axhline(reference, color="#555555", ls="--", lw=1, label=f"ln V = {reference:.2f}: a uniform guess")
+    ax.axhline(reference, color=DARK_GREY, ls="--", lw=1, label=f"ln V = {reference:.2f}: a uniform guess")
     ax.axvline(period - 0.5, color="black", lw=0.8)
     ax.text(period, ax.get_ylim()[1] * 0.97, " the repeat starts", va="top", fontsize=8)
     ax.set_xlabel("position of the predicted token")
@@ -218,14 +219,14 @@ def plot_training_and_scores(
     )
     ax_loss.plot(range(1, len(losses) + 1), list(losses), lw=1, color=OKABE_ITO[0], label="training loss")
     ax_loss.axhline(
-        reference, color="#555555", ls="--", lw=1, label=f"ln V = {reference:.2f}: a uniform guess"
+        reference, color=DARK_GREY, ls="--", lw=1, label=f"ln V = {reference:.2f}: a uniform guess"
     )
     ax_loss.set_ylabel("cross-entropy per token\n(nats)")
     ax_loss.legend(fontsize=8)
     ax_loss.set_title(title)
     ax_score.plot(list(steps), list(prev_curve), "-o", ms=3, color=_ROLE_COLOURS["previous-token"],
                   label="best previous-token score, layer 0")  # fmt: skip
-    ax_score.plot(list(steps), list(ind_curve), "--s", ms=3, color="#0072B2",
+    ax_score.plot(list(steps), list(ind_curve), "--s", ms=3, color=BLUE,
                   label="best induction score, layer 1")  # fmt: skip
     ax_score.set_ylim(0, 1)
     ax_score.set_ylabel("score on held-out\n[s s] sequences")
@@ -304,7 +305,7 @@ def plot_prompt_attention(state: dict, layer: int, head: int, role: str | None =
     fig, ax = plt.subplots(figsize=(2.4 + 0.3 * T, 1.6 + 0.3 * T))
     plot_attention(maps[layer, head], guesses, labels, title="", ax=ax)
     for q, k in state["targets"].nonzero().tolist():
-        ax.add_patch(Rectangle((k - 0.5, q - 0.5), 1, 1, fill=False, edgecolor="#E69F00", lw=1.8))
+        ax.add_patch(Rectangle((k - 0.5, q - 0.5), 1, 1, fill=False, edgecolor=ORANGE, lw=1.8))
     ax.set_ylabel("query (attending) → the model's next-character guess")
     tag = f" ({role} head)" if role else ""
     ax.set_title(

@@ -13,6 +13,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from ..masks import sliding_window_mask
+from ..viz import BLUE, GREEN, ORANGE, PALE_GREY
 from ._common import _check_positive_int
 from .lesson08 import format_bytes
 
@@ -44,7 +45,7 @@ def plot_receptive_field(seq_len: int, window: int, num_layers: int) -> Figure:
     """The receptive field as a map (output positions down, inputs across), one layer against ``L``."""
     one = receptive_field(seq_len, window, 1)
     many = receptive_field(seq_len, window, num_layers)
-    cmap = ListedColormap(["#f0f0f0", "#0072B2"])  # blocked, reached (colour-blind safe)
+    cmap = ListedColormap([PALE_GREY, BLUE])  # blocked, reached (colour-blind safe)
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.2), sharey=True)
     for ax, field, layers in ((axes[0], one, 1), (axes[1], many, num_layers)):
         im = ax.imshow(field.numpy(), cmap=cmap, vmin=0, vmax=1)
@@ -90,7 +91,7 @@ def plot_kv_cache_memory(
     variants = {f"MHA ({H} KV heads)": H, f"GQA ({H_kv})": H_kv, "MQA (1)": 1}
     sizes = {k: kv_cache_bytes(num_layers, h, head_dim, bytes_per_element) * T for k, h in variants.items()}
     fig, ax = plt.subplots(figsize=(7, 3.4))
-    colours = ["#E69F00", "#0072B2", "#009E73"]
+    colours = [ORANGE, BLUE, GREEN]
     bars = ax.barh(list(sizes), [v / 2**20 for v in sizes.values()], color=colours)
     for bar, v in zip(bars, sizes.values(), strict=True):
         ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, " " + format_bytes(v), va="center")
