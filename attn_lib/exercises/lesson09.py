@@ -35,7 +35,7 @@ def _span_share_cases() -> list[Case]:
     for label, fmt, date in (
         (_("'25 March 2019' (dmy_long), 11 rows x 13 characters"), "dmy_long", dt.date(2019, 3, 25)),
         (_("Korean form, 11 rows x 17 characters"), "korean", dt.date(1987, 11, 3)),
-        ("'the 2nd of september, 2041' (ordinal), 11 x 27", "ordinal", dt.date(2041, 9, 2)),
+        (_("'the 2nd of september, 2041' (ordinal), 11 x 27"), "ordinal", dt.date(2041, 9, 2)),
     ):
         b = dates.held_out_batch([date], [fmt])
         S = b.src.shape[1]

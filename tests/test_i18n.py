@@ -1,0 +1,356 @@
+"""The language setting (attn_lib.i18n), the Korean message catalogue and Korean text in figures.
+
+The catalogue is ``attn_lib/locale/ko/LC_MESSAGES/attn_lib.po`` (the source), compiled to the
+``attn_lib.mo`` beside it that ``_`` reads. These tests fail when the two disagree, when a wrapped
+message has no Korean entry (no silent English in the Korean edition), when the catalogue keeps
+entries the code no longer has, and when Korean in a figure draws missing-glyph boxes.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import logging
+import os
+import re
+import string
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import matplotlib
+import pytest
+import torch
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib import font_manager
+
+import attn_lib
+from attn_lib import i18n
+from attn_lib.exercises import EXERCISES
+from attn_lib.i18n import _, get_language, set_language
+
+ROOT = Path(__file__).resolve().parents[1]
+PO = ROOT / "attn_lib" / "locale" / "ko" / "LC_MESSAGES" / "attn_lib.po"
+MO = PO.with_suffix(".mo")
+SAME_IN_KOREAN = "same in Korean: only code, shapes and identifiers"  # the translator comment that allows it
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}  # as in babel.cfg / the pybabel commands
+HANGUL = re.compile("[\uac00-\ud7a3]")
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    yield
+    set_language("en")
+
+
+def _po():
+    with PO.open("rb") as f:
+        return read_po(f)
+
+
+def _entries():
+    """The catalogue's messages (header excluded), each (msgid, msgstr, entry)."""
+    out = []
+    for m in _po():
+        if not m.id:
+            continue
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        strs = m.string if isinstance(m.string, tuple) else (m.string,)
+        out.append((ids, strs, m))
+    return out
+
+
+# Words that stay English in Korean text: the exercises' argument and output names.
+CODE_WORDS = {n for ex in EXERCISES.values() for n in (*ex.arg_names, *(o.name for o in ex.outputs))}
+
+
+def _english_words(text: str) -> list[str]:
+    """The English words of ``text`` outside code: `spans`, snake_case names, 'quoted data', arguments."""
+    text = re.sub(r"`[^`]*`|\w*_\w*|'[^']*'|\{\w+\}", "", text)
+    return [w for w in re.findall(r"[A-Za-z]{3,}", text) if w not in CODE_WORDS]
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+# ------------------------------------------------------------------ the API
+
+
+def test_english_is_the_default_and_messages_are_unchanged():
+    assert get_language() == "en"
+    assert _("not right yet") == "not right yet"
+    assert _("got shape {shape}").format(shape=(2, 3)) == "got shape (2, 3)"
+
+
+def test_set_language_switches_at_call_time_and_back():
+    set_language("ko")
+    assert get_language() == "ko"
+    assert _("not right yet") == "아직 틀렸습니다"
+    set_language("en")
+    assert get_language() == "en"
+    assert _("not right yet") == "not right yet"
+
+
+@pytest.mark.parametrize("bad", ["fr", "KO", "ko_KR", "", None, 1])
+def test_an_unknown_language_is_a_value_error_naming_the_argument_and_the_choices(bad):
+    with pytest.raises(ValueError, match=r"lang must be one of \['en', 'ko'\], got "):
+        set_language(bad)
+    assert get_language() == "en"
+
+
+def test_an_unknown_message_falls_back_to_english():
+    set_language("ko")
+    assert _("a message the catalogue has never seen: {x}").format(x=1) == (
+        "a message the catalogue has never seen: 1"
+    )
+
+
+def test_ngettext_english_forms_and_korean_single_form():
+    assert i18n.ngettext("{count} input", "{count} inputs", 1) == "{count} input"
+    assert i18n.ngettext("{count} input", "{count} inputs", 2) == "{count} inputs"
+    msg = "(The {count} input before this one gave the expected result.)"
+    plural = "(The {count} inputs before this one gave the expected result.)"
+    set_language("ko")
+    one, two = i18n.ngettext(msg, plural, 1), i18n.ngettext(msg, plural, 2)
+    assert one == two and HANGUL.search(one)
+
+
+def test_n_marks_without_translating():
+    set_language("ko")
+    assert i18n.N_("not right yet") == "not right yet"
+
+
+def _run(code: str, **env: str) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k != "ATTN_LANG"} | env
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ, cwd=ROOT)
+
+
+def test_the_environment_variable_sets_the_initial_language():
+    code = "from attn_lib.i18n import _, get_language; print(get_language(), _('correct'))"
+    assert _run(code, ATTN_LANG="ko").stdout.split() == ["ko", "정답"]
+    assert _run(code).stdout.split() == ["en", "correct"]
+    assert _run(code, ATTN_LANG="").stdout.split() == ["en", "correct"]
+
+
+def test_an_invalid_environment_variable_is_a_value_error_naming_it():
+    proc = _run("import attn_lib.i18n", ATTN_LANG="fr")
+    assert proc.returncode != 0
+    assert (
+        "ValueError: the environment variable ATTN_LANG must be one of ['en', 'ko'], got 'fr'" in proc.stderr
+    )
+
+
+# ------------------------------------------------------------------ the catalogue
+
+
+def _extracted() -> set[str]:
+    """Every message the code marks with _(), N_() or ngettext(), as pybabel extract finds them."""
+    found = extract_from_dir(
+        str(ROOT / "attn_lib"), method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=()
+    )
+    return {msg if isinstance(msg, str) else msg[0] for _, _, msg, _, _ in found}
+
+
+def test_every_wrapped_message_has_a_korean_entry_and_none_is_stale():
+    in_code = _extracted()
+    entries = {ids[0]: (strs, m) for ids, strs, m in _entries()}
+    missing = sorted(in_code - entries.keys())
+    assert not missing, (
+        f"{len(missing)} wrapped messages have no Korean entry (run the pybabel extract/update commands "
+        f"in attn_lib/i18n.py, then translate): {missing[:5]}"
+    )
+    stale = sorted(entries.keys() - in_code)
+    assert not stale, f"{len(stale)} catalogue entries the code no longer has: {stale[:5]}"
+    for msgid, (strs, m) in entries.items():
+        assert all(strs), f"no Korean for {msgid!r}"
+        assert not m.fuzzy, f"fuzzy (unchecked) translation for {msgid!r}"
+        if any(s == msgid for s in strs):
+            assert SAME_IN_KOREAN in m.user_comments, (
+                f"{msgid!r} is left in English without the translator comment '# {SAME_IN_KOREAN}'"
+            )
+            assert not _english_words(msgid) or msgid in _SAME_WITH_WORDS, (
+                f"{msgid!r} contains English words but is marked same in Korean"
+            )
+
+
+# Kept in English on purpose: Python's own name for `...`.
+_SAME_WITH_WORDS = {"Ellipsis (`...`)"}
+
+
+def test_korean_entries_keep_the_placeholders_and_code_spans():
+    for ids, strs, _m in _entries():
+        for s in strs:
+            assert _fields(s) == _fields(ids[0]), f"placeholders differ in the Korean of {ids[0]!r}"
+            assert s.count("`") == ids[0].count("`"), f"code spans differ in the Korean of {ids[0]!r}"
+
+
+def test_no_korean_entry_uses_mathtext():
+    # Matplotlib draws text around $...$ with the mathtext font only (no fallback): Hangul there
+    # would be boxes. Korean labels write formulas in plain Unicode instead.
+    for _ids, strs, _m in _entries():
+        for s in strs:
+            if HANGUL.search(s):
+                assert s.count("$") < 2, f"Korean label with mathtext: {s!r}"
+
+
+def test_the_compiled_catalogue_is_the_po_file():
+    """Compile the .po here and compare with the .mo that _() loads."""
+    buf = io.BytesIO()
+    write_mo(buf, _po())
+    buf.seek(0)
+    fresh = gettext.GNUTranslations(buf)._catalog
+    with MO.open("rb") as f:
+        shipped = gettext.GNUTranslations(f)._catalog
+    assert shipped == fresh, (
+        "attn_lib.mo is out of date: pybabel compile -d attn_lib/locale -D attn_lib -l ko"
+    )
+
+
+def test_the_catalogue_is_package_data():
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"locale/*/LC_MESSAGES/*.mo"' in text
+    assert Path(attn_lib.__file__).parent.joinpath("locale", "ko", "LC_MESSAGES", "attn_lib.mo").is_file()
+
+
+# ------------------------------------------------------------------ what the learner reads
+
+
+def test_every_exercise_text_is_korean_in_the_korean_edition():
+    set_language("ko")
+    for ex in EXERCISES.values():
+        for text in [ex.description, *(m.name for m in ex.mistakes), *(m.hint for m in ex.mistakes)]:
+            assert HANGUL.search(_(text)), f"{ex.name}: no Korean for {text!r}"
+        for case in ex.make_cases():  # labels are made at check time, in the current language
+            assert HANGUL.search(case.label) or not _english_words(case.label), (
+                f"{ex.name}: case label left in English: {case.label!r}"
+            )
+
+
+def test_a_failed_check_reads_in_korean_and_in_english_again_after_switching_back():
+    wrong = lambda query, keys: keys @ query  # noqa: E731  (no softmax)
+    english = str(EXERCISES["attention_weights"].check(wrong))
+    set_language("ko")
+    korean = str(EXERCISES["attention_weights"].check(wrong))
+    assert korean.splitlines()[0] == "✗ attention_weights: 아직 틀렸습니다"
+    assert "알아낸 실수: 소프트맥스 없음 (내적 그대로)." in korean
+    assert "힌트: 가중치는 양수이고 합이 1이어야 합니다." in korean
+    assert "`torch.softmax(scores, dim=-1)`" in korean  # code stays code
+    set_language("en")
+    assert str(EXERCISES["attention_weights"].check(wrong)) == english
+    assert english.splitlines()[0] == "✗ attention_weights: not right yet"
+
+
+def test_not_attempted_and_passed_boxes_in_korean():
+    set_language("ko")
+    todo = EXERCISES["causal_mask"].check(lambda T: None)
+    assert todo.status == "todo" and todo.headline == "○ causal_mask: 아직 시도하지 않음"
+    assert "과제: (T, T) bool 마스크" in todo.message
+    passed = EXERCISES["causal_mask"].check(lambda T: torch.ones(T, T, dtype=torch.bool).tril())
+    assert passed.headline == "✓ causal_mask: 정답"
+    assert passed.message.startswith("입력 4개 모두 기대한 결과가 나옵니다:")
+
+
+# ------------------------------------------------------------------ Korean in figures
+
+
+def _glyph_problems(fig, caplog) -> list[str]:
+    """Render ``fig`` to PNG; the missing-glyph warnings and log records matplotlib emitted."""
+    caplog.clear()
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING, "matplotlib"):
+        warnings.simplefilter("always")
+        fig.savefig(io.BytesIO(), format="png")
+    texts = [str(w.message) for w in caught] + [r.getMessage() for r in caplog.records]
+    return [t for t in texts if re.search(r"missing from font|does not have a glyph|Glyph \d+", t)]
+
+
+def _korean_figure():
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([-2, -1, 0, 1], [1, -1, 2, -3], label="쿼리 −1")
+    ax.set_title("어텐션 가중치: 키 위치별 −0.5 … 1")
+    ax.set_xlabel("키 위치")
+    ax.set_ylabel("점수 (√d_k로 나눔)")
+    ax.legend()
+    return fig
+
+
+def _has_system_korean_font() -> bool:
+    ours = i18n.korean_font_path()
+    for path in font_manager.findSystemFonts():
+        if Path(path).resolve() == ours:
+            continue
+        try:
+            font = font_manager.get_font(path)
+        except Exception:
+            continue
+        if ord("어") in font.get_charmap():
+            return True
+    return False
+
+
+def test_a_korean_figure_renders_without_missing_glyphs(caplog):
+    set_language("ko")
+    fig = _korean_figure()
+    try:
+        assert _glyph_problems(fig, caplog) == []
+    finally:
+        plt.close(fig)
+    assert matplotlib.rcParams["axes.unicode_minus"] is True  # the minus sign stays U+2212
+
+
+def test_without_korean_the_same_figure_shows_boxes(caplog):
+    """The check above can fail: in English mode (no Korean fallback) Hangul is missing."""
+    if _has_system_korean_font():
+        pytest.skip("this machine has a Korean system font")
+    fig = _korean_figure()
+    try:
+        assert _glyph_problems(fig, caplog)
+    finally:
+        plt.close(fig)
+
+
+def test_the_korean_font_comes_from_the_installed_package_not_the_system():
+    set_language("ko")
+    path = i18n.korean_font_path()
+    assert path.name == "NanumGothic.ttf" and "koreanize_matplotlib" in path.parts
+    assert "site-packages" in path.parts or "dist-packages" in path.parts
+    found = font_manager.findfont(
+        font_manager.FontProperties(family=i18n.KOREAN_FONT_NAME), fallback_to_default=False
+    )
+    assert Path(found).resolve() == path
+    assert "koreanize_matplotlib" not in sys.modules  # its module (which restyles matplotlib) is not imported
+
+
+def test_switching_back_to_english_restores_every_matplotlib_setting():
+    before = dict(matplotlib.rcParams)
+    set_language("ko")
+    assert matplotlib.rcParams["font.family"] == [*before["font.family"], i18n.KOREAN_FONT_NAME]
+    set_language("ko")  # twice: still one fallback
+    assert matplotlib.rcParams["font.family"].count(i18n.KOREAN_FONT_NAME) == 1
+    set_language("en")
+    after = dict(matplotlib.rcParams)
+    assert after == before
+    set_language("en")  # English twice changes nothing either
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_english_figures_look_the_same_after_a_korean_detour():
+    def png() -> bytes:
+        fig, ax = plt.subplots(figsize=(3, 2))
+        ax.plot([-1, 0, 1])
+        ax.set_title("attention weights −1")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        plt.close(fig)
+        return buf.getvalue()
+
+    first = png()
+    set_language("ko")
+    set_language("en")
+    assert png() == first
