@@ -95,7 +95,10 @@ def test_plot_score_memory_explicit_curve_has_slope_two_and_chunked_slope_one():
 
 def test_plot_score_memory_marker_follows_the_sequence_length():
     def markers(fig):
-        return [tuple(line.get_xdata()) for line in fig.axes[0].get_lines() if line.get_marker() == "o"]
+        # explicit: circle, chunked: square (told apart by shape too, not only by colour)
+        return [
+            tuple(line.get_xdata()) for line in fig.axes[0].get_lines() if line.get_marker() in ("o", "s")
+        ]
 
     a, b = plot_score_memory(512, 64), plot_score_memory(8192, 64)
     assert markers(a) == [(512,), (512,)] and markers(b) == [(8192,), (8192,)]
