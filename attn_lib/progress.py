@@ -310,9 +310,7 @@ def _write(path: Path, exercises: dict[str, dict[str, Any]]) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=1, ensure_ascii=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
+            f.write("\n")  # no fsync: a file cut short by a crash is set aside like any unreadable one
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -337,11 +335,14 @@ def _usable_dir(note: bool = True) -> Path | None:
     return directory
 
 
-def _update(change: Any) -> None:
-    """Read, ``change(exercises)`` in place, write back: under the lock, atomically. May raise OSError."""
+def _update(change: Any) -> bool:
+    """Read, ``change(exercises)`` in place, write back: under the lock, atomically; True if written.
+
+    May raise OSError.
+    """
     directory = _usable_dir()
     if directory is None:
-        return
+        return False
     path = directory / FILE_NAME
     with _locked(directory):
         try:
@@ -349,7 +350,7 @@ def _update(change: Any) -> None:
         except _Unreadable as err:
             if err.newer:
                 _note("newer", _("progress not recorded: {path} is {why}").format(path=path, why=err))
-                return
+                return False
             aside = path.with_name(f"{FILE_NAME}.unreadable-{datetime.now().strftime('%Y%m%dT%H%M%S')}")
             os.replace(path, aside)
             _note(
@@ -361,6 +362,7 @@ def _update(change: Any) -> None:
             exercises = {}
         change(exercises)
         _write(path, exercises)
+    return True
 
 
 def record(exercise: str, lesson: str, status: str, mistake: str | None = None) -> bool:
@@ -389,15 +391,15 @@ def record(exercise: str, lesson: str, status: str, mistake: str | None = None) 
             seen["count"] += 1
 
     try:
-        _update(change)
-        return True
+        return _update(change)
     except KeyboardInterrupt:
         raise
     except OSError as err:
+        where = err.filename or data_dir()
         _note(
             "write",
-            _("progress not recorded (cannot write to {path}: {why}); the result above is unaffected").format(
-                path=data_dir(), why=_os_why(err)
+            _("progress not recorded (cannot write {path}: {why}); the check's result is unaffected").format(
+                path=where, why=_os_why(err)
             ),
         )
     except Exception as err:  # a last net: progress must never break a check
@@ -563,11 +565,12 @@ class ProgressTable:
 
     def _details(self, row: LessonRow) -> list[str]:
         lines = []
+        label = _("mistake")
         names = list(row.exercises) + sorted({n for n, _m in row.mistakes} - set(row.exercises))
         for name in names:
             mark = "✓" if name in row.passed else "·"
             lines.append(f"    {mark} {name}")
-            lines += [f"        {_('mistake')}: {m}" for n, m in row.mistakes if n == name]
+            lines += [f"        {label}: {m}" for n, m in row.mistakes if n == name]
         return lines
 
     def __str__(self) -> str:

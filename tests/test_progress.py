@@ -249,6 +249,7 @@ def test_an_unwritable_dir_gives_the_result_and_one_line_at_most(
     results = [check_normalise_rows(right), check_normalise_rows(total_instead_of_rows)]
     assert [r.status for r in results] == ["pass", "fail"]
     assert results[1].mistake == "divided by the total of all entries"
+    assert progress.record("normalise_rows", "00", "pass") is False
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "progress not recorded" in err[0]
 
@@ -526,5 +527,7 @@ def test_an_override_inside_the_repository_is_refused(
     monkeypatch.delenv(progress.SWITCH_ENV, raising=False)
     monkeypatch.setattr(progress, "_noted", set())
     assert check_normalise_rows(right).passed
+    assert not inside.exists()
+    assert progress.record("normalise_rows", "00", "pass") is False
     assert not inside.exists()
     assert "inside the course repository" in capsys.readouterr().err
