@@ -8,9 +8,10 @@ your user data directory, never inside the repository (so ``git pull`` never con
 - Windows: ``%APPDATA%\\attn-course\\progress.json``.
 
 The environment variable ``ATTN_COURSE_DATA_DIR`` puts the file in another directory (the tests
-and ``make`` point it at a fresh temporary one), and ``ATTN_COURSE_PROGRESS=off`` switches the
-recording off. Nothing here ever makes a check fail: when the file cannot be written (read-only
-home, a corrupt file, ...) the check still reports its result, with a one-line note at most.
+and ``make`` point it at a fresh temporary one; a directory inside the repository is refused), and
+``ATTN_COURSE_PROGRESS=off`` switches the recording off. Nothing here ever makes a check fail:
+when the file cannot be written (read-only home, a corrupt file, ...) the check still reports its
+result, with a one-line note at most.
 
 What is recorded, per exercise: its lesson, when it first passed (a later failure never erases a
 pass), when it was last checked and with what outcome, and the mistakes the checker recognised
@@ -282,12 +283,14 @@ def _acquire(handle: Any) -> bool:
 
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
-        except (BlockingIOError, PermissionError):  # held by another process
+        except OSError as err:
+            # Held by another process (Windows says so with any OSError); other errors on POSIX
+            # mean a file system without locks: go ahead unlocked.
+            if os.name != "nt" and not isinstance(err, (BlockingIOError, PermissionError)):
+                return False
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.01)
-        except OSError:  # no locking on this file system
-            return False
 
 
 def _release(handle: Any) -> None:
@@ -311,7 +314,14 @@ def _write(path: Path, exercises: dict[str, dict[str, Any]]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=1, ensure_ascii=False)
             f.write("\n")  # no fsync: a file cut short by a crash is set aside like any unreadable one
-        os.replace(tmp, path)
+        for attempt in range(10):
+            try:
+                os.replace(tmp, path)
+                break
+            except PermissionError:  # Windows: a reader has the file open for a moment
+                if os.name != "nt" or attempt == 9:
+                    raise
+                time.sleep(0.05)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
