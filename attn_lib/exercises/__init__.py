@@ -10,7 +10,9 @@ wrong type, shape or dtype, NaN, or an input changed in place each becomes a mes
 
 The result is a :class:`CheckResult`: a green box (passed), a red box (failed, naming the
 mistake when it is recognised) or a yellow box (not attempted yet: the function still
-returns ``None``, as the shipped stubs do) in a notebook; plain text in a console.
+returns ``None``, as the shipped stubs do) in a notebook; plain text in a console. Every check
+also records a pass or a recognised mistake in the learner's progress file, outside the
+repository (:mod:`attn_lib.progress`; ``python -m attn_lib progress`` shows it).
 
 ``EXERCISES`` maps each exercise name to its :class:`Exercise` record (lesson, description,
 checker, reference solution, recognised mistakes); ``show_solution(name)`` shows the
