@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from . import a11y
+
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -419,6 +421,18 @@ CONTROLS = {
     "button": ("button.widget-button", ""),
 }
 MAX_CONTROLS_PER_KIND = 4  # per widget cell
+LIGHT_THEME, DARK_THEME = "JupyterLab Light", "JupyterLab Dark"
+# The one control per lesson driven by the keyboard alone: the first kind of these the lesson has.
+KEYBOARD_PREFERENCE = (
+    "slider",
+    "dropdown",
+    "toggle-buttons",
+    "checkbox",
+    "radio",
+    "text",
+    "select",
+    "toggle",
+)
 
 
 # --------------------------------------------------------------------------- the checker
@@ -640,8 +654,15 @@ class NotebookChecker:
                     self.report.problem(
                         where, f"error output: {out.get('ename')}: {out.get('evalue')}"[:400], index
                     )
-            pngs = sum(1 for o in outputs if "image/png" in o.get("data", {}))
-            png_total += pngs
+            png_total += sum(1 for o in outputs if "image/png" in o.get("data", {}))
+            # a widget's bundle also holds a PNG of its first view, for pages without a kernel
+            # (attn_lib.widgets._common); JupyterLab shows the live widget instead, never both
+            pngs = sum(
+                1
+                for o in outputs
+                if "image/png" in o.get("data", {})
+                and "application/vnd.jupyter.widget-view+json" not in o.get("data", {})
+            )
             widget_views = sum(
                 1 for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
             )
@@ -712,7 +733,10 @@ class NotebookChecker:
             return None
         return control
 
-    def operate(self, index: int, area: Any, kind: str, k: int, change_timeout: float) -> None:
+    def operate(
+        self, index: int, area: Any, kind: str, k: int, change_timeout: float, keyboard: bool = False
+    ) -> None:
+        """Operate one control (by mouse and keys, or with `keyboard` by keys alone) and check its effect."""
         where = self.where(index)
         self.wait_idle()
         control = self._control(area, kind, k)
@@ -724,12 +748,17 @@ class NotebookChecker:
             change_timeout = min(change_timeout, 5)  # already broken: the same error again is no change
         label = self._label(control)
         try:
-            action = self._act(kind, control).replace("\xa0", " ")
+            act = self._act_by_keys if keyboard else self._act
+            action = act(kind, control, area) if keyboard else act(kind, control)
+            action = action.replace("\xa0", " ")
         except Exception as err:  # Playwright timeouts and the like: say what could not be done
+            how = "with the keyboard alone" if keyboard else ""
             self.report.problem(
-                where, f"could not operate the {kind} {label!r}: {err}".splitlines()[0][:300], index
+                where, f"could not operate the {kind} {label!r} {how}: {err}".splitlines()[0][:300], index
             )
             return
+        if keyboard:
+            kind = f"{kind} (keyboard only)"
         changed: list[int] = []
         log_before = self.log_entries
 
@@ -848,6 +877,173 @@ class NotebookChecker:
             return f"type: {old!r} -> {control.input_value()!r}"
         raise ValueError(f"unknown control kind {kind!r}")
 
+    # ---- keyboard alone
+    def operate_by_keyboard(self, change_timeout: float = 30) -> None:
+        """One control, reached with Tab / Shift+Tab from its cell's output (no click), changed by keys."""
+        for kind in KEYBOARD_PREFERENCE:
+            for c in self.cells:
+                if not (c["code"] and c["widgets"]):
+                    continue
+                area = self.page.locator(CELLS).nth(c["index"]).locator(".jp-Cell-outputArea")
+                if area.locator(CONTROLS[kind][0]).count() and self._control(area, kind, 0) is not None:
+                    self.operate(c["index"], area, kind, 0, change_timeout, keyboard=True)
+                    return
+        if self.report.widget_cells:
+            self.report.problem("notebook", "no control of the lesson can be operated with the keyboard")
+
+    def _tab_to(self, area: Any, control: Any) -> int:
+        """Focus the cell's output area (no click), press Tab until `control` has focus; return the count."""
+        focused = "(e) => e === document.activeElement || e.contains(document.activeElement)"
+        area.evaluate("(a) => { a.setAttribute('tabindex', '-1'); a.focus(); }")
+        presses = 0
+        while presses < 40:
+            self.page.keyboard.press("Tab")
+            presses += 1
+            if control.evaluate(focused):
+                break
+        else:
+            active = self.page.evaluate("() => document.activeElement && document.activeElement.outerHTML")
+            raise RuntimeError(f"Tab from the cell's output never reached it (focus on {str(active)[:120]})")
+        # and back: Tab moves on, Shift+Tab must return to it
+        self.page.keyboard.press("Tab")
+        self.page.keyboard.press("Shift+Tab")
+        if not control.evaluate(focused):
+            raise RuntimeError("Shift+Tab after Tab did not return the focus to it")
+        return presses
+
+    def _act_by_keys(self, kind: str, control: Any, area: Any) -> str:
+        n = self._tab_to(area, control)
+        keys = self.page.keyboard
+        how = f"Tab x{n}, Tab, Shift+Tab, "
+        if kind == "slider":
+            old = control.get_attribute("aria-valuenow")
+            vertical = control.get_attribute("aria-orientation") == "vertical"
+            up, down = ("ArrowUp", "ArrowDown") if vertical else ("ArrowRight", "ArrowLeft")
+            for _ in range(3):
+                keys.press(up)
+            if control.get_attribute("aria-valuenow") == old:
+                for _ in range(3):
+                    keys.press(down)
+                return how + f"{down} x3: {old} -> {control.get_attribute('aria-valuenow')}"
+            return how + f"{up} x3: {old} -> {control.get_attribute('aria-valuenow')}"
+        if kind in ("dropdown", "select", "radio"):
+            before = control.evaluate("(e) => e.value")
+            keys.press("ArrowDown")
+            if control.evaluate("(e) => e.value") == before:
+                keys.press("ArrowUp")
+            active = self.page.evaluate("() => document.activeElement.value")
+            return how + f"arrow key: {before!r} -> {active!r}"
+        if kind in ("checkbox", "toggle-buttons", "toggle", "button"):
+            keys.press("Space")
+            return how + "Space"
+        if kind in ("text", "textarea"):
+            old = control.input_value()
+            if control.get_attribute("type") == "number":
+                keys.press("ArrowUp")
+            else:
+                keys.press("End")
+                keys.type(" a", delay=30)
+            keys.press("Tab" if kind == "textarea" else "Enter")
+            return how + f"type: {old!r} -> {control.input_value()!r}"
+        raise ValueError(f"unknown control kind {kind!r}")
+
+    # ---- labels and the audit
+    def check_labels(self) -> None:
+        """Every control in the outputs has a visible label: its description or a label element beside it."""
+        found = a11y.label_findings(self.page)
+        for f in found:
+            if not f["label"]:
+                options = f" (its options: {', '.join(f['options'])})" if f["options"] else ""
+                self.report.problem(
+                    self.where(f["cell"]),
+                    f"a {f['kind']} has no visible label: no description and no label element beside it"
+                    + options,
+                    f["cell"],
+                )
+        self.report.notes.append(f"{len(found)} control(s), {sum(bool(f['label']) for f in found)} labelled")
+
+    def audit(self, save_to: Path | None = None, rules: list[str] | None = None) -> list:
+        """axe-core on the output areas; a violation not in the allow-list is a problem of its cell."""
+        violations = a11y.run_axe(self.page, rules)
+        if save_to is not None:
+            save_to.parent.mkdir(parents=True, exist_ok=True)
+            save_to.write_text(a11y.violations_json(Path(self.rel_path).stem, violations))
+        for v in violations:
+            if v.allowed is None:
+                at = self.where(v.cell) if v.cell >= 0 else "notebook"
+                self.report.problem(at, str(v), v.cell if v.cell >= 0 else None)
+        allowed = sum(v.allowed is not None for v in violations)
+        self.report.notes.append(
+            f"axe under {self.theme()}{' (' + ', '.join(rules) + ')' if rules else ''}: "
+            f"{len(violations)} violation(s) in the outputs, {allowed} allowed"
+        )
+        return violations
+
+    def check_contrast(self, save_to: Path | None = None) -> list[dict]:
+        theme = self.theme()
+        findings = a11y.contrast_findings(self.page)
+        if save_to is not None:
+            save_to.parent.mkdir(parents=True, exist_ok=True)
+            save_to.write_text(json.dumps({"theme": theme, "texts": findings}, indent=1, ensure_ascii=False))
+        for f in a11y.low_contrast(findings):
+            self.report.problem(
+                self.where(f["cell"]),
+                f"{f['what']} text {f['text']!r} ({f['tag']}) has contrast {f['ratio']}:1 "
+                f"({f['fg']} on {f['bg']}) under {theme}, below {a11y.MIN_CONTRAST}:1",
+                f["cell"],
+            )
+        self.report.notes.append(f"contrast under {theme}: {a11y.contrast_summary(findings)}")
+        return findings
+
+    def check_figures_opaque(self) -> list[dict]:
+        """No figure lets the page show through it: read each image's pixels in the page."""
+        figures = a11y.figure_findings(self.page)
+        for f in a11y.transparent(figures):
+            self.report.problem(
+                self.where(f["cell"]),
+                f"a {f['width']}x{f['height']} figure is {100 * f['share']:.0f} % transparent: the page "
+                f"({f['page']} under {self.theme()}) shows through it; draw it on an opaque facecolor",
+                f["cell"],
+            )
+        return figures
+
+    # ---- themes
+    def theme(self) -> str:
+        return self.page.evaluate("() => document.body.dataset.jpThemeName || ''")
+
+    def set_theme(self, theme: str, timeout: float = 30) -> None:
+        """Switch JupyterLab's theme as a learner does (Settings > Theme); JupyterLab saves the setting."""
+        if self.theme() == theme:
+            return
+        self.page.keyboard.press("Escape")
+        self.page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text=re.compile("^Settings$")).click()
+        self.page.locator(".lm-Menu .lm-Menu-item", has_text=re.compile("^Theme$")).first.hover()
+        label = self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(theme)}$"))
+        self.page.locator(".lm-Menu-item[data-command='apputils:change-theme']").filter(
+            has=label
+        ).first.click()
+        self.page.wait_for_function(
+            f"() => document.body.dataset.jpThemeName === {json.dumps(theme)}", timeout=timeout * 1000
+        )
+        time.sleep(0.5)  # the theme's style sheet is applied after the attribute changes
+
+    def dark_pass(self, screenshot: Path | None = None) -> None:
+        """The outputs under JupyterLab Dark: contrast, opaque figures, axe's colour rule, a screenshot."""
+        try:
+            self.set_theme(DARK_THEME)
+            self.check_contrast(
+                screenshot.with_name(screenshot.stem + "-contrast.json") if screenshot else None
+            )
+            self.check_figures_opaque()
+            self.audit(
+                save_to=screenshot.with_name(screenshot.stem + "-axe.json") if screenshot else None,
+                rules=["color-contrast"],
+            )
+            if screenshot is not None:
+                self.screenshot(screenshot)
+        finally:
+            self.set_theme(LIGHT_THEME)
+
     # ---- screenshots
     def failure_screenshot(self, path: Path) -> None:
         """The window as the learner sees it, scrolled to the first cell with a problem."""
@@ -895,6 +1091,7 @@ def check_notebook(
     stored_images: int | None = None,
     run_timeout: float = 180,
     change_timeout: float = 30,
+    accessibility: bool = False,
 ) -> NotebookReport:
     """Open `rel_path` (relative to the server's root) like a learner, run it, check it, move its widgets."""
     report = NotebookReport(rel_path)
@@ -913,9 +1110,22 @@ def check_notebook(
         if saved is not None:
             checker.check_saved(saved, stored_images)
         checker.screenshot(results_dir / f"{name}.png")
+        if accessibility:
+            t = time.monotonic()
+            checker.check_labels()
+            checker.check_contrast(results_dir / f"{name}-contrast.json")
+            checker.audit(save_to=results_dir / f"{name}-axe.json")
+            report.seconds["audit"] = time.monotonic() - t
         t = time.monotonic()
         checker.operate_widgets(change_timeout)
         report.seconds["widgets"] = time.monotonic() - t
+        if accessibility:
+            t = time.monotonic()
+            checker.operate_by_keyboard(change_timeout)
+            report.seconds["keyboard"] = time.monotonic() - t
+            t = time.monotonic()
+            checker.dark_pass(results_dir / f"{name}-dark.png")
+            report.seconds["dark"] = time.monotonic() - t
         checker.check_interruptions("after running the lesson and moving its widgets")
         if report.widget_cells and not report.controls:
             report.problem(

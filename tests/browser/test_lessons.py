@@ -31,6 +31,7 @@ def test_lesson_works_in_jupyterlab(
         f"lessons/{lesson.name}",
         results_dir=results_dir,
         stored_images=count_stored_images(lesson),
+        accessibility=True,
     )
     print(report.summary())
     if report.problems:
