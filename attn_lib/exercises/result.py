@@ -69,9 +69,14 @@ class CheckResult:
         return str(self)
 
     def _repr_html_(self) -> str:
-        _, _, border, background = _STYLES[self.status]
+        border = _STYLES[self.status][2]
+        # No text colour and a see-through tint of the status colour as background: the text keeps
+        # the page's own colour and the tint lies over the page, so the box reads on a light page and
+        # on a dark one (JupyterLab Dark, a dark GitHub), also where a sanitiser drops what it does
+        # not know (untrusted notebooks drop color-mix(); without rgba() the box is just untinted).
+        tint = "rgba({}, {}, {}, 0.14)".format(*(int(border[k : k + 2], 16) for k in (1, 3, 5)))
         style = (
-            f"border-left: 6px solid {border}; background: {background}; color: #202124; "
+            f"border-left: 6px solid {border}; background: {tint}; "
             "padding: 8px 12px; margin: 4px 0; border-radius: 4px; line-height: 1.45"
         )
         return (
