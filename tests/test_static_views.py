@@ -39,7 +39,7 @@ def _widget_cells(nb) -> list[tuple[int, object]]:
 def _cell_html(html: str) -> dict[str, str]:
     """The rendered HTML of each cell, by cell id (nbconvert's lab template anchors cells by id)."""
     starts = [(m.start(), m.group(1)) for m in re.finditer(r'<div [^>]*id="cell-id=([^"]+)"', html)]
-    ends = [s for s, _ in starts[1:]] + [len(html)]
+    ends = [s for s, _ in starts[1:]] + [len(html)] if starts else []
     return {cell_id: html[s:e] for (s, cell_id), e in zip(starts, ends, strict=True)}
 
 
@@ -64,6 +64,8 @@ def test_every_widget_cell_shows_an_image_in_the_html_export(path, exporter):
     """Every interactive figure shows its first view as an <img>; the only other widgets are progress bars."""
     nb = nbformat.read(path, as_version=4)
     cells = _widget_cells(nb)
+    if not cells:
+        pytest.skip(f"{_name(path)} stores no widget output (not executed, or no widget)")
     only = nbformat.v4.new_notebook(
         metadata=nb.metadata, cells=[cell for _, cell in cells]
     )  # faster to render
