@@ -115,6 +115,7 @@ def test_korean_lesson_works_in_jupyterlab(
         f"lessons/ko/{ko_lesson.name}",
         results_dir=out,
         stored_images=count_stored_images(ko_lesson),
+        accessibility=True,  # as test_lessons.py: axe audit, keyboard-only controls, dark theme
     )
     print(report.summary())
     drawn = page.evaluate(JS_HANGUL_DRAWN)  # the page still shows the lesson
