@@ -14,6 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .attention import check_mask
+from .i18n import N_, _
 
 # ---- Palettes: the one place that defines the course's colours (all colour-blind safe) -------
 # Categorical: Okabe & Ito (2008), distinguishable in every common colour-vision deficiency
@@ -96,7 +97,7 @@ def plot_attention(
     weights: torch.Tensor,
     query_labels: Sequence[str] | None = None,
     key_labels: Sequence[str] | None = None,
-    title: str = "attention weights",
+    title: str = N_("attention weights"),
     ax: Axes | None = None,
     colorbar: bool = True,
     annotate: bool | None = None,
@@ -112,11 +113,11 @@ def plot_attention(
     if annotate is None:
         annotate = max(w.shape) <= ANNOTATE_MAX_CELLS
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.0 + 0.45 * w.shape[1], 0.8 + 0.45 * w.shape[0]))
+        _fig, ax = plt.subplots(figsize=(1.0 + 0.45 * w.shape[1], 0.8 + 0.45 * w.shape[0]))
     im = ax.imshow(w.numpy(), cmap=SEQUENTIAL_CMAP, vmin=0.0, vmax=vmax, aspect="auto")
-    ax.set_title(title)
-    ax.set_xlabel("key position (attended to)")
-    ax.set_ylabel("query position (attending)")
+    ax.set_title(_(title))
+    ax.set_xlabel(_("key position (attended to)"))
+    ax.set_ylabel(_("query position (attending)"))
     ax.set_xticks(range(w.shape[1]))
     ax.set_yticks(range(w.shape[0]))
     if key_labels is not None:
@@ -126,7 +127,7 @@ def plot_attention(
     if annotate:
         annotate_heatmap(ax, im, w)
     if colorbar:
-        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="weight")
+        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=_("weight"))
     return ax
 
 
@@ -134,7 +135,7 @@ def plot_attention_heads(
     weights: torch.Tensor,
     query_labels: Sequence[str] | None = None,
     key_labels: Sequence[str] | None = None,
-    title: str = "attention per head",
+    title: str = N_("attention per head"),
     max_cols: int = 4,
 ) -> Figure:
     """One heatmap per head for ``weights`` of shape ``(H, T_q, T_k)``, side by side."""
@@ -150,10 +151,10 @@ def plot_attention_heads(
         if h >= H:
             ax.axis("off")
             continue
-        plot_attention(w[h], query_labels, key_labels, title=f"head {h}", ax=ax, colorbar=False)
+        plot_attention(w[h], query_labels, key_labels, title=_("head {h}").format(h=h), ax=ax, colorbar=False)
         if h % cols:
             ax.set_ylabel("")
-    fig.suptitle(title)
+    fig.suptitle(_(title))
     fig.tight_layout()
     return fig
 
@@ -200,28 +201,40 @@ def plot_query_length(
             f"{len(key_labels)} key_labels, got {tuple(w.shape)}"
         )
     entropy = torch.special.entr(w).sum(dim=1)  # (N,)
-    where = f" (direction fixed at {direction_deg:.1f}°)" if direction_deg is not None else ""
+    where = (
+        _(" (direction fixed at {direction_deg:.1f}°)").format(direction_deg=direction_deg)
+        if direction_deg is not None
+        else ""
+    )
     fig, (ax_w, ax_h) = plt.subplots(1, 2, figsize=(10, 3.6))
     for j, name in enumerate(key_labels):
         ax_w.plot(L, w[:, j], color=OKABE_ITO[j % len(OKABE_ITO)], linewidth=2, label=name)
     ax_h.plot(L, entropy, color="black", linewidth=2)
-    ax_h.axhline(math.log(w.shape[1]), color="grey", linestyle="--", label=f"ln {w.shape[1]}: equal weights")
-    ax_h.axhline(0, color="grey", linestyle=":", label="0: one weight is 1 (hard lookup)")
+    ax_h.axhline(
+        math.log(w.shape[1]),
+        color="grey",
+        linestyle="--",
+        label=_("ln {shape}: equal weights").format(shape=w.shape[1]),
+    )
+    ax_h.axhline(0, color="grey", linestyle=":", label=_("0: one weight is 1 (hard lookup)"))
     if marked_length is not None:
         for ax in (ax_w, ax_h):
             ax.axvline(
-                marked_length, color="grey", linestyle=":", label=f"our query, ‖q‖ = {marked_length:.2f}"
+                marked_length,
+                color="grey",
+                linestyle=":",
+                label=_("our query, ‖q‖ = {marked_length:.2f}").format(marked_length=marked_length),
             )
-    ax_w.set_xlabel(f"query length ‖q‖{where}")
-    ax_w.set_ylabel("attention weight")
-    ax_w.set_title("weight of each key")
+    ax_w.set_xlabel(_("query length ‖q‖{where}").format(where=where))
+    ax_w.set_ylabel(_("attention weight"))
+    ax_w.set_title(_("weight of each key"))
     ax_w.legend(fontsize=8, frameon=False, loc="center right")
-    ax_h.set_xlabel(f"query length ‖q‖{where}")
-    ax_h.set_ylabel("entropy of the weights (nats)")
+    ax_h.set_xlabel(_("query length ‖q‖{where}").format(where=where))
+    ax_h.set_ylabel(_("entropy of the weights (nats)"))
     ax_h.set_ylim(-0.05, math.log(w.shape[1]) + 0.15)
-    ax_h.set_title("how spread the weights are")
+    ax_h.set_title(_("how spread the weights are"))
     ax_h.legend(fontsize=8, frameon=False, loc="center right")
-    fig.suptitle("A longer query gives sharper weights: from the plain mean (length 0) to a hard lookup")
+    fig.suptitle(_("A longer query gives sharper weights: from the plain mean (length 0) to a hard lookup"))
     fig.tight_layout()
     return fig
 
@@ -245,13 +258,19 @@ def plot_temperature(scores: torch.Tensor, taus: torch.Tensor) -> Figure:
             color=OKABE_ITO[j % len(OKABE_ITO)],
             linestyle=styles[j % len(styles)],
             linewidth=2,
-            label=f"score {float(x[j]):+.1f}",
+            label=_("score {x:+.1f}").format(x=float(x[j])),
         )
-    ax.axhline(1 / x.numel(), color="grey", linestyle=":", linewidth=1, label=f"uniform 1/{x.numel()}")
+    ax.axhline(
+        1 / x.numel(),
+        color="grey",
+        linestyle=":",
+        linewidth=1,
+        label=_("uniform 1/{numel}").format(numel=x.numel()),
+    )
     ax.set_xscale("log")
-    ax.set_xlabel("temperature τ (log scale)")
-    ax.set_ylabel("softmax(x / τ) weight")
-    ax.set_title("Low temperature: the largest score takes all; high temperature: uniform")
+    ax.set_xlabel(_("temperature τ (log scale)"))
+    ax.set_ylabel(_("softmax(x / τ) weight"))
+    ax.set_title(_("Low temperature: the largest score takes all; high temperature: uniform"))
     ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
@@ -268,16 +287,16 @@ def plot_score_variance(d_ks: Sequence[int], var_raw: Sequence[float], var_scale
         )
     ticks = [int(v) for v in d.tolist()]
     fig, ax = plt.subplots(figsize=(8, 3.8))
-    ax.plot(ticks, ticks, color="black", linestyle=":", linewidth=1.2, label="y = d_k (theory)")
-    ax.plot(ticks, raw.numpy(), "o-", color=UNSCALED_COLOUR, label="measured Var(q·k)")
-    ax.plot(ticks, scaled.numpy(), "s--", color=SCALED_COLOUR, label="measured Var(q·k / √d_k)")
+    ax.plot(ticks, ticks, color="black", linestyle=":", linewidth=1.2, label=_("y = d_k (theory)"))
+    ax.plot(ticks, raw.numpy(), "o-", color=UNSCALED_COLOUR, label=_("measured Var(q·k)"))
+    ax.plot(ticks, scaled.numpy(), "s--", color=SCALED_COLOUR, label=_("measured Var(q·k / √d_k)"))
     ax.set_xscale("log", base=2)
     ax.set_yscale("log", base=2)
     ax.set_xticks(ticks, [str(v) for v in ticks])
     ax.set_yticks(ticks, [str(v) for v in ticks])
-    ax.set_xlabel("d_k (query/key width)")
-    ax.set_ylabel("variance over the pairs")
-    ax.set_title("Var(q·k) grows like d_k; dividing by √d_k keeps it at 1")
+    ax.set_xlabel(_("d_k (query/key width)"))
+    ax.set_ylabel(_("variance over the pairs"))
+    ax.set_title(_("Var(q·k) grows like d_k; dividing by √d_k keeps it at 1"))
     ax.legend(frameon=False)
     fig.tight_layout()
     return fig
@@ -294,9 +313,9 @@ def plot_scaling_curves(curves: dict, num_keys: int = 16, by_d_k: dict | None = 
             raise ValueError(f"curves must be the dict of scaling_curves(), it has no {name!r}")
     fig, axes = plt.subplots(1, 3, figsize=(12.5, 3.8))
     panels = [
-        ("max_weight", "largest weight (median)", "largest weight"),
-        ("entropy", "entropy in nats (median)", "entropy"),
-        ("grad_norm", r"$\|\partial p/\partial z\|_F$ (median, log scale)", "gradient size"),
+        ("max_weight", N_("largest weight (median)"), N_("largest weight")),
+        ("entropy", N_("entropy in nats (median)"), N_("entropy")),
+        ("grad_norm", N_(r"$\|\partial p/\partial z\|_F$ (median, log scale)"), N_("gradient size")),
     ]
     series = [
         ("unscaled", "softmax(q·k)", UNSCALED_COLOUR, "o-"),
@@ -313,19 +332,33 @@ def plot_scaling_curves(curves: dict, num_keys: int = 16, by_d_k: dict | None = 
         ax.set_xticks([1, 4, 16, 64, 256, 1024], ["1", "4", "16", "64", "256", "1024"])
         if key == "grad_norm":
             ax.set_yscale("log")
-        ax.set_xlabel("d_k (query/key width)")
-        ax.set_ylabel(ylabel)
-        ax.set_title(what)
+        ax.set_xlabel(_("d_k (query/key width)"))
+        ax.set_ylabel(_(ylabel))
+        ax.set_title(_(what))
     axes[0].axhline(
-        1 / num_keys, color="grey", linestyle=":", linewidth=1, label=f"uniform weights: 1/{num_keys}"
+        1 / num_keys,
+        color="grey",
+        linestyle=":",
+        linewidth=1,
+        label=_("uniform weights: 1/{num_keys}").format(num_keys=num_keys),
     )
     axes[0].legend(fontsize=8, frameon=False)
     axes[1].axhline(math.log(num_keys), color="grey", linestyle=":", linewidth=1)
-    axes[1].text(64, math.log(num_keys) - 0.08, f"uniform: ln {num_keys}", fontsize=8, va="top", ha="center")
+    axes[1].text(
+        64,
+        math.log(num_keys) - 0.08,
+        _("uniform: ln {num_keys}").format(num_keys=num_keys),
+        fontsize=8,
+        va="top",
+        ha="center",
+    )
     fig.suptitle(
-        "Unscaled, the softmax saturates and its gradient vanishes as d_k grows;\n÷√d_k keeps all three in "
-        "one range (a small drift below d_k ≈ 16)"
-        + ("; ÷d_k flattens the weights to uniform" if by_d_k is not None else "")
+        _(
+            "Unscaled, the softmax saturates and its gradient vanishes as d_k grows;\n"
+            "÷√d_k keeps all three in "
+            "one range (a small drift below d_k ≈ 16)"
+        )
+        + (_("; ÷d_k flattens the weights to uniform") if by_d_k is not None else "")
     )
     fig.tight_layout()
     return fig
@@ -338,10 +371,10 @@ def plot_positional_encoding(pe: torch.Tensor) -> Figure:
     im = ax.imshow(
         table.numpy(), cmap=DIVERGING_CMAP, vmin=-1, vmax=1, aspect="auto"
     )  # numbers: heatmap_table
-    fig.colorbar(im, ax=ax, label="PE value")
-    ax.set_xlabel("dimension (even = sin, odd = cos; frequency falls to the right)")
-    ax.set_ylabel("position pos")
-    ax.set_title("Sinusoidal positional encoding: fast waves on the left, slow ones on the right")
+    fig.colorbar(im, ax=ax, label=_("PE value"))
+    ax.set_xlabel(_("dimension (even = sin, odd = cos; frequency falls to the right)"))
+    ax.set_ylabel(_("position pos"))
+    ax.set_title(_("Sinusoidal positional encoding: fast waves on the left, slow ones on the right"))
     fig.tight_layout()
     return fig
 
@@ -361,18 +394,26 @@ def plot_pe_dot_products(
         if c.numel() != k.numel():
             raise ValueError(f"dots[{p}] has {c.numel()} values but ks has {k.numel()}")
         ax.plot(
-            k, c, marker="o", markersize=sizes[n % 4], linewidth=1, color=OKABE_ITO[n % 8], label=f"p = {p}"
+            k,
+            c,
+            marker="o",
+            markersize=sizes[n % 4],
+            linewidth=1,
+            color=OKABE_ITO[n % 8],
+            label=_("p = {p}").format(p=p),
         )
     if formula is not None:
         ax.plot(
-            k, _as_1d("formula", formula), color="black", linestyle="--", linewidth=1, label="Σ cos(k ωᵢ)"
+            k, _as_1d("formula", formula), color="black", linestyle="--", linewidth=1, label=_("Σ cos(k ωᵢ)")
         )
     ax.axvline(0, color="grey", linewidth=0.8)
-    ax.set_xlabel("offset k (positions; negative = before p)")
-    ax.set_ylabel("PE[p] · PE[p+k]")
+    ax.set_xlabel(_("offset k (positions; negative = before p)"))
+    ax.set_ylabel(_("PE[p] · PE[p+k]"))
     starts = ", ".join(str(p) for p in dots)
     ax.set_title(
-        f"PE[p]·PE[p+k] depends only on k, and the same for ±k: the curves for p = {starts} coincide"
+        _(
+            "PE[p]·PE[p+k] depends only on k, and the same for ±k: the curves for p = {starts} coincide"
+        ).format(starts=starts)
     )
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -382,7 +423,7 @@ def plot_pe_dot_products(
 def plot_grad_norm_per_layer(
     grad_norms: dict[str, Sequence[float]],
     title: str = "",
-    ylabel: str = "‖∂loss/∂(input of the layer)‖ (log scale)",
+    ylabel: str = N_("‖∂loss/∂(input of the layer)‖ (log scale)"),
 ) -> Figure:
     """Lesson 04: a gradient norm per layer (layer 0 = nearest the input), one line per
     variant (e.g. ``{"post-norm": [...], "pre-norm": [...]}``), log y axis."""
@@ -394,11 +435,10 @@ def plot_grad_norm_per_layer(
         v = _as_1d(f"grad_norms[{name!r}]", values)
         ax.plot(range(v.numel()), v.numpy(), styles[n % 4], color=OKABE_ITO[n % 8], label=name)
     ax.set_yscale("log")
-    ax.set_xlabel("encoder layer (0 = nearest the input)")
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(_("encoder layer (0 = nearest the input)"))
+    ax.set_ylabel(_(ylabel))
     ax.legend(frameon=False)
-    ax.set_title(title or "gradient norm per layer")
-    ax.set_title(title or "gradient norm per layer")
+    ax.set_title(_(title) if title else _("gradient norm per layer"))
     fig.tight_layout()
     return fig
 
@@ -422,16 +462,16 @@ def _label_query_key_axes(
         ax.set_xticklabels(list(key_labels), rotation=90 if max(map(len, key_labels), default=0) > 2 else 0)
     if query_labels is not None:
         ax.set_yticklabels(list(query_labels))
-    ax.set_xlabel("key position (attended to)")
-    ax.set_ylabel("query position (attending)")
-    ax.set_title(title)
+    ax.set_xlabel(_("key position (attended to)"))
+    ax.set_ylabel(_("query position (attending)"))
+    ax.set_title(_(title))
 
 
 def plot_mask(
     mask: torch.Tensor,
     query_labels: Sequence[str] | None = None,
     key_labels: Sequence[str] | None = None,
-    title: str = "mask (True = may attend)",
+    title: str = N_("mask (True = may attend)"),
     ax: Axes | None = None,
     colorbar: bool = True,
 ) -> Axes:
@@ -447,7 +487,7 @@ def plot_mask(
             f"mask must be a 2-D bool (T_q, T_k) tensor, got {m.dtype} of shape {tuple(m.shape)}"
         )
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.5 + 0.45 * m.shape[1], 0.8 + 0.45 * m.shape[0]))
+        _fig, ax = plt.subplots(figsize=(1.5 + 0.45 * m.shape[1], 0.8 + 0.45 * m.shape[0]))
     cmap = ListedColormap([LIGHT_GREY, BLUE])  # False = grey, True = blue
     im = ax.imshow(m.float().numpy(), cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto")
     _label_query_key_axes(ax, tuple(m.shape), query_labels, key_labels, title)
@@ -457,7 +497,7 @@ def plot_mask(
     ax.tick_params(which="minor", length=0)
     if colorbar:
         cbar = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, ticks=[0.25, 0.75])
-        cbar.ax.set_yticklabels(["False:\nblocked", "True:\nmay attend"])
+        cbar.ax.set_yticklabels([_("False:\nblocked"), _("True:\nmay attend")])
     return ax
 
 
@@ -472,7 +512,7 @@ def plot_masked_matrix(
     title: str = "",
     ax: Axes | None = None,
     hidden_text: str = "−∞",
-    cbar_label: str = "score",
+    cbar_label: str = N_("score"),
     cmap: str = SEQUENTIAL_CMAP,
     annotate: bool = True,
     vmin: float | None = None,
@@ -493,7 +533,7 @@ def plot_masked_matrix(
             f"got {tuple(v.shape)} and {tuple(h.shape)}"
         )
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.5 + 0.55 * v.shape[1], 0.8 + 0.5 * v.shape[0]))
+        _fig, ax = plt.subplots(figsize=(1.5 + 0.55 * v.shape[1], 0.8 + 0.5 * v.shape[0]))
     shown = v.masked_fill(h, float("nan"))
     finite = shown[torch.isfinite(shown)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.numel() else (0.0, 1.0)
@@ -505,7 +545,7 @@ def plot_masked_matrix(
     if annotate:
         annotate_heatmap(ax, im, shown, fontsize=7)  # the visible cells; hidden ones are NaN
     _label_query_key_axes(ax, tuple(v.shape), query_labels, key_labels, title)
-    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=cbar_label)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=_(cbar_label))
     return ax
 
 
@@ -525,7 +565,7 @@ def plot_alignment(
     source_labels: Sequence[str],
     target_labels: Sequence[str],
     expected: Sequence[int | None] | None = None,
-    title: str = "cross-attention weights",
+    title: str = N_("cross-attention weights"),
     ax: Axes | None = None,
     colorbar: bool = True,
     mask: torch.Tensor | None = None,
@@ -555,10 +595,10 @@ def plot_alignment(
         )
     blocked = blocked_cells(mask, T, S)  # (T, S)
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.8 + 0.75 * S, 1.0 + 0.6 * T))
-    plot_attention(w, target_labels, source_labels, title=title, ax=ax, colorbar=colorbar, annotate=False)
-    ax.set_xlabel("source token (encoder position: key, value)")
-    ax.set_ylabel("target token (decoder position: query)")
+        _fig, ax = plt.subplots(figsize=(1.8 + 0.75 * S, 1.0 + 0.6 * T))
+    plot_attention(w, target_labels, source_labels, title=_(title), ax=ax, colorbar=colorbar, annotate=False)
+    ax.set_xlabel(_("source token (encoder position: key, value)"))
+    ax.set_ylabel(_("target token (decoder position: query)"))
     short = max(map(len, source_labels), default=0) * S <= 48  # short labels fit without rotation
     ax.set_xticks(
         range(S), list(source_labels), rotation=0 if short else 45, ha="center" if short else "right"
@@ -570,7 +610,7 @@ def plot_alignment(
         for j in range(S):
             if bool(blocked[i, j]):
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=LIGHT_GREY, edgecolor="white"))
-                ax.text(j, i, "masked", ha="center", va="center", fontsize=8, color=DARK_GREY)
+                ax.text(j, i, _("masked"), ha="center", va="center", fontsize=8, color=DARK_GREY)
     annotate_heatmap(ax, ax.images[0], w.masked_fill(blocked, float("nan")), fontsize=9)
     for i, j in enumerate(expected or []):
         if j is None:
@@ -593,7 +633,7 @@ def plot_dictionary(
     matrix: torch.Tensor,
     row_labels: Sequence[str],
     col_labels: Sequence[str],
-    title: str = "W^K, the hand-set dictionary",
+    title: str = N_("W^K, the hand-set dictionary"),
     ax: Axes | None = None,
 ) -> Axes:
     """Lesson 06: a 0/1 matrix ``(R, C)`` (rows = meanings, columns = source words), ones marked "1".
@@ -607,15 +647,15 @@ def plot_dictionary(
             f"got {tuple(m.shape)}"
         )
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.5 + 0.7 * m.shape[1], 1.0 + 0.5 * m.shape[0]))
+        _fig, ax = plt.subplots(figsize=(1.5 + 0.7 * m.shape[1], 1.0 + 0.5 * m.shape[0]))
     im = ax.imshow(m.numpy(), cmap=BINARY_GREYS, vmin=0.0, vmax=1.0, aspect="auto")
     annotate_heatmap(ax, im, m, fmt="{:g}", fontsize=10)  # every entry, 0s too
     ax.set_xticks(range(m.shape[1]), list(col_labels))
     ax.set_yticks(range(m.shape[0]), list(row_labels))
-    ax.set_xlabel("source word (input of W^K)")
-    ax.set_ylabel("meaning (output of W^K)")
-    ax.set_title(title)
-    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="entry of W^K")
+    ax.set_xlabel(_("source word (input of W^K)"))
+    ax.set_ylabel(_("meaning (output of W^K)"))
+    ax.set_title(_(title))
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=_("entry of W^K"))
     return ax
 
 
@@ -623,7 +663,7 @@ def plot_training_history(
     losses: Sequence[float],
     learning_rates: Sequence[float],
     reference_loss: float | None = None,
-    title: str = "training",
+    title: str = N_("training"),
 ) -> Figure:
     """Lesson 07: the loss of every step (log scale) above, the learning rate of every step below.
 
@@ -642,18 +682,22 @@ def plot_training_history(
     fig, (ax_loss, ax_lr) = plt.subplots(
         2, 1, figsize=(8, 5), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
     )
-    ax_loss.plot(steps, loss.numpy(), lw=1, color=OKABE_ITO[0], label="training loss")
+    ax_loss.plot(steps, loss.numpy(), lw=1, color=OKABE_ITO[0], label=_("training loss"))
     if reference_loss is not None:
         ax_loss.axhline(
-            reference_loss, color=DARK_GREY, ls="--", lw=1, label=f"{reference_loss:.3f}: uniform guess"
+            reference_loss,
+            color=DARK_GREY,
+            ls="--",
+            lw=1,
+            label=_("{reference_loss:.3f}: uniform guess").format(reference_loss=reference_loss),
         )
     ax_loss.set_yscale("log")
-    ax_loss.set_ylabel("cross-entropy per token\n(nats, log scale)")
+    ax_loss.set_ylabel(_("cross-entropy per token\n(nats, log scale)"))
     ax_loss.legend()
-    ax_loss.set_title(title)
+    ax_loss.set_title(_(title))
     ax_lr.plot(steps, lr.numpy(), lw=1.5, color=OKABE_ITO[1])
-    ax_lr.set_ylabel("learning rate")
-    ax_lr.set_xlabel("training step")
+    ax_lr.set_ylabel(_("learning rate"))
+    ax_lr.set_xlabel(_("training step"))
     ax_lr.set_ylim(0, float(lr.max()) * 1.1)
     fig.tight_layout()
     return fig

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..i18n import _
 from ..viz import BLUE, VERMILLION
 from ._common import _check_finite_number
 
@@ -52,22 +53,23 @@ def plot_softmax_demo(score: float, others: tuple[float, ...] = SOFTMAX_DEMO_OTH
         ax_s.text(
             i, s + (0.15 if s >= 0 else -0.15), f"{s:+.1f}", ha="center", va="bottom" if s >= 0 else "top"
         )
-    ax_s.set_xlabel("item")
-    ax_s.set_ylabel("score (any real number)")
-    ax_s.set_title("the input: scores")
+    ax_s.set_xlabel(_("item"))
+    ax_s.set_ylabel(_("score (any real number)"))
+    ax_s.set_title(_("the input: scores"))
 
     ax_w.bar(labels, weights.numpy(), color=colours)
     ax_w.set_ylim(0, 1.1)
     for i, w in enumerate(weights.tolist()):
         ax_w.text(i, w + 0.02, f"{w:.2f}", ha="center", va="bottom")
-    ax_w.set_xlabel("item")
-    ax_w.set_ylabel("weight (between 0 and 1)")
-    ax_w.set_title(f"the output: softmax weights (sum = {float(weights.sum()):.2f})")
+    ax_w.set_xlabel(_("item"))
+    ax_w.set_ylabel(_("weight (between 0 and 1)"))
+    ax_w.set_title(_("the output: softmax weights (sum = {sum:.2f})").format(sum=float(weights.sum())))
 
     share = float(weights[0])
     fig.suptitle(
-        f"score of A = {float(scores[0]):+.1f}: A gets {share:.0%} of the weight, "
-        f"the others share {1 - share:.0%}"
+        _(
+            "score of A = {scores:+.1f}: A gets {share:.0%} of the weight, the others share {value:.0%}"
+        ).format(scores=float(scores[0]), share=share, value=1 - share)
     )
     fig.tight_layout()
     return fig

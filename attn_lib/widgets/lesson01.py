@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..i18n import _
 from ..viz import OKABE_ITO
 from ._common import _check_finite_number, _tied_with_max
 
@@ -123,17 +124,24 @@ def plot_soft_lookup(
         )
     else:
         ax_k.plot([0], [0], "o", color="black")
-    cut = " (arrow cut)" if length > 0.9 * lim else ""
+    cut = _(" (arrow cut)") if length > 0.9 * lim else ""
     ax_k.text(
-        -0.95 * lim, -0.95 * lim, f"query, length {length:.3g}{cut}", fontsize=9, weight="bold", va="bottom"
+        -0.95 * lim,
+        -0.95 * lim,
+        _("query, length {length:.3g}{cut}").format(length=length, cut=cut),
+        fontsize=9,
+        weight="bold",
+        va="bottom",
     )
     ax_k.set_xlim(-lim, lim)
     ax_k.set_ylim(-lim, lim)
     ax_k.set_aspect("equal")
     ax_k.grid(alpha=0.3)
-    ax_k.set_xlabel("feature 1")
-    ax_k.set_ylabel("feature 2")
-    ax_k.set_title(f"keys (colours) and query = ({float(q[0]):.2f}, {float(q[1]):.2f})", fontsize=10)
+    ax_k.set_xlabel(_("feature 1"))
+    ax_k.set_ylabel(_("feature 2"))
+    ax_k.set_title(
+        _("keys (colours) and query = ({q:.2f}, {q2:.2f})").format(q=float(q[0]), q2=float(q[1])), fontsize=10
+    )
 
     # middle: weights
     all_equal = float(w.max() - w.min()) < 1e-6
@@ -144,7 +152,11 @@ def plot_soft_lookup(
             bars[j].set_edgecolor("black")
             bars[j].set_linewidth(2)
     ax_w.axhline(
-        1 / len(labels), color="black", linestyle=":", linewidth=1, label=f"equal weights, 1/{len(labels)}"
+        1 / len(labels),
+        color="black",
+        linestyle=":",
+        linewidth=1,
+        label=_("equal weights, 1/{labels}").format(labels=len(labels)),
     )
     for j, wj in enumerate(w.tolist()):
         ax_w.text(j, wj + 0.02, f"{wj:.2f}", ha="center", va="bottom", fontsize=9)
@@ -159,11 +171,12 @@ def plot_soft_lookup(
     ax_w.set_ylim(0, 1.25)
     ax_w.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax_w.legend(loc="upper center", fontsize=8, frameon=False)
-    ax_w.set_xlabel("key, with its score s = q·k")
-    ax_w.set_ylabel("attention weight")
+    ax_w.set_xlabel(_("key, with its score s = q·k"))
+    ax_w.set_ylabel(_("attention weight"))
     ax_w.set_title(
-        f"weights = softmax(scores s)\nentropy {state['entropy']:.2f} nats "
-        f"(equal weights: {state['uniform_entropy']:.2f})",
+        _(
+            "weights = softmax(scores s)\nentropy {entropy:.2f} nats (equal weights: {uniform_entropy:.2f})"
+        ).format(entropy=state["entropy"], uniform_entropy=state["uniform_entropy"]),
         fontsize=10,
     )
 
@@ -183,8 +196,8 @@ def plot_soft_lookup(
             fontsize=9,
         )
     mean = state["mean_value"]
-    ax_v.plot(*mean.tolist(), "x", color="grey", markersize=10, mew=2, label="plain mean of the values")
-    ax_v.plot(*out.tolist(), "*", color="black", markersize=17, label="output (weighted mean)")
+    ax_v.plot(*mean.tolist(), "x", color="grey", markersize=10, mew=2, label=_("plain mean of the values"))
+    ax_v.plot(*out.tolist(), "*", color="black", markersize=17, label=_("output (weighted mean)"))
     pad = 0.25 * float((v.max(dim=0).values - v.min(dim=0).values).max().clamp_min(1.0))
     ax_v.set_xlim(float(v[:, 0].min()) - 1.2 * pad, float(v[:, 0].max()) + 2.5 * pad)
     ax_v.set_ylim(float(v[:, 1].min()) - 1.5 * pad, float(v[:, 1].max()) + 1.5 * pad)
@@ -192,18 +205,29 @@ def plot_soft_lookup(
     ax_v.set_xlabel(value_names[0])
     ax_v.set_ylabel(value_names[1])
     ax_v.legend(loc="upper right", fontsize=8, frameon=False)
-    ax_v.set_title(f"output = Σ w·v = ({float(out[0]):.2f}, {float(out[1]):.2f})", fontsize=10)
+    ax_v.set_title(
+        _("output = Σ w·v = ({out:.2f}, {out2:.2f})").format(out=float(out[0]), out2=float(out[1])),
+        fontsize=10,
+    )
 
     top = state["max_weight"]
     if all_equal:
-        verdict = "all weights are equal: the output is the plain mean of the values"
+        verdict = _("all weights are equal: the output is the plain mean of the values")
     elif len(tied) > 1:
         names = " and ".join(f'"{labels[j]}"' for j in tied)
-        verdict = f"{names} tie ({top:.2f} each): equally like the query"
+        verdict = _("{names} tie ({top:.2f} each): equally like the query").format(names=names, top=top)
     elif top > 0.99:
-        verdict = f'"{labels[best]}" takes {top:.1%} of the weight: almost a hard lookup'
+        verdict = _('"{labels}" takes {top:.1%} of the weight: almost a hard lookup').format(
+            labels=labels[best], top=top
+        )
     else:
-        verdict = f'"{labels[best]}", the key most like the query, gets the largest weight ({top:.2f})'
-    fig.suptitle(f"query at {float(angle_deg):.3g}°, length {length:.3g}: {verdict}")
+        verdict = _('"{labels}", the key most like the query, gets the largest weight ({top:.2f})').format(
+            labels=labels[best], top=top
+        )
+    fig.suptitle(
+        _("query at {angle_deg:.3g}°, length {length:.3g}: {verdict}").format(
+            angle_deg=float(angle_deg), length=length, verdict=verdict
+        )
+    )
     fig.tight_layout()
     return fig

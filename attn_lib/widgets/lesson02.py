@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..i18n import _
 from ..viz import SCALED_COLOUR, UNSCALED_COLOUR  # Okabe-Ito vermillion and blue: colour-blind safe
 from ._common import _check_positive_int
 
@@ -146,39 +147,66 @@ def plot_scaling_demo(d_k: int, scaled: bool, seed: int = 0, num_keys: int = 16)
 
     colours = [UNSCALED_COLOUR if j == int(p.argmax()) else SCALED_COLOUR for j in range(num_keys)]
     ax_w.bar(range(num_keys), p.numpy(), color=colours)
-    ax_w.axhline(1 / num_keys, color="black", linestyle=":", linewidth=1, label=f"uniform: 1/{num_keys}")
+    ax_w.axhline(
+        1 / num_keys,
+        color="black",
+        linestyle=":",
+        linewidth=1,
+        label=_("uniform: 1/{num_keys}").format(num_keys=num_keys),
+    )
     ax_w.set_ylim(0, 1.05)
     ax_w.set_xticks(range(num_keys))
-    ax_w.set_xlabel("key j")
-    ax_w.set_ylabel("attention weight")
+    ax_w.set_xlabel(_("key j"))
+    ax_w.set_ylabel(_("attention weight"))
     ax_w.legend(loc="upper left", fontsize=8, frameon=False)
-    ax_w.set_title(f"largest weight {top:.2f}, entropy {ent:.2f} nats (uniform: {math.log(num_keys):.2f})")
+    ax_w.set_title(
+        _("largest weight {top:.2f}, entropy {ent:.2f} nats (uniform: {log_num_keys:.2f})").format(
+            top=top, ent=ent, log_num_keys=math.log(num_keys)
+        )
+    )
 
     for name, colour in (("unscaled", UNSCALED_COLOUR), ("scaled", SCALED_COLOUR)):
         label = "softmax(q·k / √d_k)" if name == "scaled" else "softmax(q·k)"
         median = curves[name]["grad_norm"].clamp_min(1e-12).numpy()  # a log axis cannot show 0: at 1e-12
-        ax_g.plot(curves["d_k"], median, "o-", color=colour, markersize=3, label=f"{label}, median")
-    ax_g.plot([d_k], [max(grad, 1e-12)], "*", color="black", markersize=14, label="this draw")
+        ax_g.plot(
+            curves["d_k"],
+            median,
+            "o-",
+            color=colour,
+            markersize=3,
+            label=_("{label}, median").format(label=label),
+        )
+    ax_g.plot([d_k], [max(grad, 1e-12)], "*", color="black", markersize=14, label=_("this draw"))
     ax_g.set_xscale("log", base=2)
     ax_g.set_xticks([1, 4, 16, 64, 256, 1024], ["1", "4", "16", "64", "256", "1024"])
     ax_g.set_yscale("log")
     ax_g.set_ylim(1e-12, 1.5)
-    ax_g.set_xlabel("d_k (query/key width)")
-    ax_g.set_ylabel(r"$\|\partial p/\partial z\|_F$ (log scale)")
+    ax_g.set_xlabel(_("d_k (query/key width)"))
+    ax_g.set_ylabel(_(r"$\|\partial p/\partial z\|_F$ (log scale)"))
     ax_g.legend(loc="lower left", fontsize=8, frameon=False)
-    ax_g.set_title(f"gradient size of this draw: {grad:.2g}")
+    ax_g.set_title(_("gradient size of this draw: {grad:.2g}").format(grad=grad))
 
-    how = f"scores ÷ √d_k = ÷ {math.sqrt(d_k):.3g}" if scaled else "unscaled scores"
+    how = (
+        _("scores ÷ √d_k = ÷ {sqrt_d_k:.3g}").format(sqrt_d_k=math.sqrt(d_k))
+        if scaled
+        else _("unscaled scores")
+    )
     kind = "scaled" if scaled else "unscaled"
     typical = ""
     if d_k in curves["d_k"]:  # how this draw compares with the median of 200 draws at this d_k
-        typical = f" (median of 200 draws: {float(curves[kind]['max_weight'][curves['d_k'].index(d_k)]):.0%})"
+        typical = _(" (median of 200 draws: {max_weight:.0%})").format(
+            max_weight=float(curves[kind]["max_weight"][curves["d_k"].index(d_k)])
+        )
     if top > 0.99:
-        verdict = f"saturated: one key takes {top:.0%} and the gradient is {grad:.2g}"
+        verdict = _("saturated: one key takes {top:.0%} and the gradient is {grad:.2g}").format(
+            top=top, grad=grad
+        )
     elif top > 0.5:
-        verdict = f"one key takes {top:.0%} in this draw{typical}"
+        verdict = _("one key takes {top:.0%} in this draw{typical}").format(top=top, typical=typical)
     else:
-        verdict = f"the weights are spread over several keys, the largest {top:.0%}{typical}"
-    fig.suptitle(f"d_k = {d_k}, {how}: {verdict}")
+        verdict = _("the weights are spread over several keys, the largest {top:.0%}{typical}").format(
+            top=top, typical=typical
+        )
+    fig.suptitle(_("d_k = {d_k}, {how}: {verdict}").format(d_k=d_k, how=how, verdict=verdict))
     fig.tight_layout()
     return fig

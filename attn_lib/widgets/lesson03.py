@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..i18n import _
 from ._common import _check_positive_int
 
 HEAD_MAP_TOKENS = ("the", "cat", "sat", "on", "the", "mat", "because", "it", "was", "tired")
@@ -65,7 +66,7 @@ def head_map(num_heads: int, head: int, seed: int = 0, init: str = "sharp") -> d
         w_k = (2 * torch.rand(D, D, generator=gen) - 1) / D**0.5
     q = split_heads((x @ w_q)[None], num_heads)  # (1, T, D) -> (1, H, T, Dh)
     k = split_heads((x @ w_k)[None], num_heads)  # (1, T, D) -> (1, H, T, Dh)
-    _, weights = scaled_dot_product_attention(q, k, k)  # (1, H, T, T); the values do not matter here
+    _out, weights = scaled_dot_product_attention(q, k, k)  # (1, H, T, T); the values do not matter here
     return {
         "weights": weights[0, shown],
         "all_weights": weights[0],
@@ -91,9 +92,14 @@ def plot_head_map(num_heads: int, head: int, seed: int = 0) -> Figure:
     fig, (ax_map, ax_strip) = plt.subplots(2, 1, figsize=(7.5, 6.4), gridspec_kw={"height_ratios": [6, 1]})
     words = r["tokens"]
     title = f"head {h} of {H}: softmax(q_h·k_h / √{Dh}), head_dim = d_model / num_heads = {D}/{H} = {Dh}"
-    plot_attention(r["weights"], words, words, title=title, ax=ax_map)
+    plot_attention(r["weights"], words, words, title=_(title), ax=ax_map)
     if r["clamped"]:
-        ax_map.set_title(f"(there is no head {head} with {H} heads; showing head {h})\n{title}", fontsize=10)
+        ax_map.set_title(
+            _("(there is no head {head} with {H} heads; showing head {h})\n{title}").format(
+                head=head, H=H, h=h, title=title
+            ),
+            fontsize=10,
+        )
 
     owner = torch.arange(D) // Dh  # (D,): the head that reads each feature
     colours = ListedColormap([OKABE_ITO[i % 7] for i in range(H)])  # colour-blind safe, one per head
@@ -101,13 +107,17 @@ def plot_head_map(num_heads: int, head: int, seed: int = 0) -> Figure:
     ax_strip.add_patch(Rectangle((h * Dh - 0.5, -0.5), Dh, 1, fill=False, edgecolor="black", linewidth=2.5))
     for i in range(H):
         if H <= 8:
-            ax_strip.text(i * Dh + (Dh - 1) / 2, 0, f"h{i}", ha="center", va="center", fontsize=8)
+            ax_strip.text(
+                i * Dh + (Dh - 1) / 2, 0, _("h{i}").format(i=i), ha="center", va="center", fontsize=8
+            )
     ax_strip.set_xlim(-0.7, D - 0.3)
     ax_strip.set_ylim(0.6, -0.6)
     ax_strip.set_yticks([])
     ax_strip.set_xticks(sorted({0, h * Dh, (h + 1) * Dh - 1, D - 1}))
     ax_strip.set_xlabel(
-        f"feature index of q and k (0 … {D - 1}): head {h} reads {h * Dh} … {(h + 1) * Dh - 1}"
+        _("feature index of q and k (0 … {value}): head {h} reads {value2} … {value3}").format(
+            value=D - 1, h=h, value2=h * Dh, value3=(h + 1) * Dh - 1
+        )
     )
     fig.tight_layout()
     return fig
@@ -158,10 +168,10 @@ def train_neighbour_heads(seed: int = 0, steps: int = 300, batch_size: int = 64,
         return torch.cat([F.one_hot(tokens, V).float(), positions], dim=-1)
 
     losses = []
-    for _ in range(steps):
+    for _step in range(steps):
         tokens = torch.randint(V, (batch_size, T), generator=gen)  # (B, T)
         x = inputs(tokens)
-        out, _ = mha(x, x, x)  # (B, T, D)
+        out, _weights = mha(x, x, x)  # (B, T, D)
         logits = readout(out).view(batch_size, T, 2, V)  # (B, T, 2, V)
         loss = F.cross_entropy(logits[:, 1:, 0].reshape(-1, V), tokens[:, :-1].reshape(-1)) + F.cross_entropy(
             logits[:, :-1, 1].reshape(-1, V), tokens[:, 1:].reshape(-1)

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..i18n import _
 from ..viz import BLUE, LIGHT_GREY, VERMILLION
 from ._common import _check_index, _check_positive_int
 
@@ -30,7 +31,7 @@ def encoder_attention_row(
     if not maps or any(not isinstance(m, torch.Tensor) or m.dim() != 4 for m in maps):
         raise ValueError("maps must be a non-empty list of (B, H, T, T) tensors, one per layer")
     layer = _check_index("layer", layer, len(maps))
-    B, H, T, _ = maps[layer].shape
+    B, H, T, _T_k = maps[layer].shape
     sentence = _check_index("sentence", sentence, B)
     token = _check_index("token", token, T)
     w = maps[layer][sentence, :, token].detach().float()  # (H, T)
@@ -70,12 +71,19 @@ def plot_encoder_attention(
         raise ValueError(f"labels[{sentence}] has {len(words)} tokens but the maps have T={T}")
     w = maps[layer][sentence].detach().float()  # (H, T, T)
     full = w.mean(0) if head is None else w[head]  # (T, T)
-    head_name = "mean of heads" if head is None else f"head {head}"
+    head_name = _("mean of heads") if head is None else _("head {head}").format(head=head)
     is_pad = [t == pad_label for t in words]
 
     fig, (ax_map, ax_bar) = plt.subplots(1, 2, figsize=(10, 3.9), gridspec_kw={"width_ratios": [1.15, 1]})
     # a fixed 0..1 colour scale: an untrained, nearly uniform map must look nearly uniform
-    plot_attention(full, words, words, title=f"layer {layer}, {head_name}", ax=ax_map, vmax=1.0)
+    plot_attention(
+        full,
+        words,
+        words,
+        title=_("layer {layer}, {head_name}").format(layer=layer, head_name=head_name),
+        ax=ax_map,
+        vmax=1.0,
+    )
     ax_map.add_patch(Rectangle((-0.5, token - 0.5), T, 1, fill=False, edgecolor=VERMILLION, linewidth=2.5))
 
     colours = [LIGHT_GREY if p else BLUE for p in is_pad]  # Okabe-Ito blue; grey for padding
@@ -83,22 +91,36 @@ def plot_encoder_attention(
     colours[best] = VERMILLION  # Okabe-Ito vermillion: colour-blind safe next to the blue
     ax_bar.bar(range(T), row.numpy(), color=colours)
     for j in range(T):
-        note = "0 (pad)" if is_pad[j] else f"{float(row[j]):.2f}"
+        note = _("0 (pad)") if is_pad[j] else f"{float(row[j]):.2f}"
         ax_bar.text(j, float(row[j]) + 0.02, note, ha="center", va="bottom", fontsize=8)
     n_real = T - sum(is_pad)
-    ax_bar.axhline(1.0 / n_real, color="black", linestyle=":", linewidth=1, label=f"uniform: 1/{n_real}")
+    ax_bar.axhline(
+        1.0 / n_real,
+        color="black",
+        linestyle=":",
+        linewidth=1,
+        label=_("uniform: 1/{n_real}").format(n_real=n_real),
+    )
     ax_bar.legend(loc="upper left", fontsize=8, frameon=False)
     ax_bar.set_xticks(range(T))
     ax_bar.set_xticklabels(words, rotation=90 if max(map(len, words)) > 2 else 0)
     ax_bar.set_ylim(0, 1.05)
-    ax_bar.set_xlabel("key token (attended to)")
-    ax_bar.set_ylabel("attention weight")
-    ax_bar.set_title(f'row of query "{words[token]}" (position {token})')
-    where = " (a padding position: it attends, but its output is never used)" if is_pad[token] else ""
-    caveat = "" if trained else "untrained encoder, so no learned pattern: "
+    ax_bar.set_xlabel(_("key token (attended to)"))
+    ax_bar.set_ylabel(_("attention weight"))
+    ax_bar.set_title(_('row of query "{words}" (position {token})').format(words=words[token], token=token))
+    where = _(" (a padding position: it attends, but its output is never used)") if is_pad[token] else ""
+    caveat = "" if trained else _("untrained encoder, so no learned pattern: ")
     fig.suptitle(
-        f'{caveat}"{words[token]}" takes most from "{words[best]}" ({float(row[best]):.2f}; '
-        f"uniform would be {1.0 / n_real:.2f}){where}"
+        _(
+            '{caveat}"{words}" takes most from "{words2}" ({row:.2f}; uniform would be {value:.2f}){where}'
+        ).format(
+            caveat=caveat,
+            words=words[token],
+            words2=words[best],
+            row=float(row[best]),
+            value=1.0 / n_real,
+            where=where,
+        )
     )
     fig.tight_layout()
     return fig
@@ -135,7 +157,7 @@ def grad_norm_per_layer(
         inputs, h = [], x.requires_grad_()
         for layer in encoder.layers:
             inputs.append(h)  # x_l, the input of layer l
-            h, _ = layer(h)
+            h, _weights = layer(h)
         loss = ((encoder.norm(h) - target) ** 2).mean()
         grads = torch.autograd.grad(loss, inputs)  # one (B, T, D) per layer
         rows.append(torch.stack([g.double().norm() for g in grads]))

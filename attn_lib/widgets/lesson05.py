@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..i18n import _
 from ..viz import GREY, LIGHT_GREY, SEQUENTIAL_CMAP, VERMILLION, annotate_heatmap
 from ._common import _check_index
 
@@ -55,7 +56,7 @@ def generation_prefix_attention(
     # causal AND padding (1, 1, t+1, t+1), or padding only (1, 1, 1, t+1) without the causal mask
     self_mask = model.tgt_mask(prefix) if causal else model.src_mask(prefix)
     x = model._embed(model.tgt_embed, prefix)  # (1, t+1, D): token embedding × √d_model + PE, as in decode
-    x, self_maps, _ = model.decoder(x, model.encode(src), self_mask, src_mask, need_weights=True)
+    x, self_maps, _cross_maps = model.decoder(x, model.encode(src), self_mask, src_mask, need_weights=True)
     logits = model.generator(x)  # (1, t+1, V)
     model.train(was_training)
     T = tgt.shape[1]
@@ -111,15 +112,20 @@ def generation_step_view(
     for tick, label in zip(ax.get_xticklabels(), shown, strict=True):
         tick.set_rotation(90 if len(label) > 2 else 0)  # words stand up, "?" stays upright
     ax.set_yticklabels(shown)
-    ax.set_xlabel("key position (attended to)")
-    ax.set_ylabel("query position (attending)")
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="weight")
+    ax.set_xlabel(_("key position (attended to)"))
+    ax.set_ylabel(_("query position (attending)"))
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=_("weight"))
     handles = [
-        Patch(**not_yet, label="not generated yet"),
-        Patch(facecolor="none", edgecolor=VERMILLION, linewidth=2, label=f"step {t}: the newest row"),
+        Patch(**not_yet, label=_("not generated yet")),
+        Patch(
+            facecolor="none",
+            edgecolor=VERMILLION,
+            linewidth=2,
+            label=_("step {t}: the newest row").format(t=t),
+        ),
     ]
     if causal:
-        handles.insert(0, Patch(facecolor=LIGHT_GREY, label="future key: masked, weight exactly 0"))
+        handles.insert(0, Patch(facecolor=LIGHT_GREY, label=_("future key: masked, weight exactly 0")))
     ax.legend(
         handles=handles,
         loc="upper center",
@@ -129,10 +135,14 @@ def generation_step_view(
         frameon=False,
     )
     seen = " ".join(words[: t + 1])
-    mask_name = "causal mask on" if causal else "NO causal mask: earlier rows change as tokens are added"
+    mask_name = (
+        _("causal mask on") if causal else _("NO causal mask: earlier rows change as tokens are added")
+    )
     ax.set_title(
-        f"step {t}: decoder input “{seen}” → predicts “{vocab[next_id]}”\n"
-        f"decoder self-attention, layer {layer}, head {head}, {mask_name}",
+        _(
+            "step {t}: decoder input “{seen}” → predicts “{vocab}”\n"
+            "decoder self-attention, layer {layer}, head {head}, {mask_name}"
+        ).format(t=t, seen=seen, vocab=vocab[next_id], layer=layer, head=head, mask_name=mask_name),
         fontsize=10,
     )
     fig.tight_layout()

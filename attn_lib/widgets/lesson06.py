@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..i18n import _
 from ..viz import BLUE, LIGHT_GREY, VERMILLION
 from ._common import _check_index, _tied_with_max
 
@@ -85,7 +86,7 @@ def plot_cross_attention_row(
         )
     head_name = ""
     if w.dim() == 3 and w.shape[0] > 1:
-        head_name = ", mean of heads" if head is None else f", head {head}"
+        head_name = _(", mean of heads") if head is None else _(", head {head}").format(head=head)
     is_pad = [s == pad_label for s in source_labels]
     blocked_map = blocked_cells(mask, T, S)  # (T, S), True = blocked
     blocked = blocked_map[target].tolist()
@@ -94,9 +95,9 @@ def plot_cross_attention_row(
     want = None if expected is None else expected[target]
 
     fig, (ax_map, ax_bar) = plt.subplots(1, 2, figsize=(11, 3.9), gridspec_kw={"width_ratios": [1.2, 1]})
-    map_title = f"cross-attention map{head_name}"
+    map_title = _("cross-attention map{head_name}").format(head_name=head_name)
     if mask is not None:
-        map_title += f", mask: {int(blocked_map.sum())} cells blocked"
+        map_title += _(", mask: {sum} cells blocked").format(sum=int(blocked_map.sum()))
     plot_alignment(full, source_labels, target_labels, expected, map_title, ax_map, mask=mask)
     ax_map.add_patch(Rectangle((-0.5, target - 0.5), S, 1, fill=False, edgecolor=VERMILLION, linewidth=2.5))
 
@@ -108,26 +109,35 @@ def plot_cross_attention_row(
         bars[want].set_edgecolor("black")
         bars[want].set_linewidth(2)
     for j in range(S):
-        note = "0 (masked)" if blocked[j] else f"{float(row[j]):.2f}" + (" (pad)" if is_pad[j] else "")
+        note = _("0 (masked)") if blocked[j] else f"{float(row[j]):.2f}" + (" (pad)" if is_pad[j] else "")
         ax_bar.text(j, float(row[j]) + 0.02, note, ha="center", va="bottom", fontsize=8)
-    handles = [Patch(facecolor=VERMILLION, label="largest weight" if len(tied) == 1 else "largest (a tie)")]
+    handles = [
+        Patch(facecolor=VERMILLION, label=_("largest weight") if len(tied) == 1 else _("largest (a tie)"))
+    ]
     if want is not None:
         handles.append(
             Patch(
-                facecolor="white", edgecolor="black", linewidth=2, label="known alignment (dashed in the map)"
+                facecolor="white",
+                edgecolor="black",
+                linewidth=2,
+                label=_("known alignment (dashed in the map)"),
             )
         )
     if any(is_pad):
-        handles.append(Patch(facecolor=LIGHT_GREY, label="source padding"))
+        handles.append(Patch(facecolor=LIGHT_GREY, label=_("source padding")))
     ax_bar.legend(handles=handles, loc="upper center", ncol=len(handles), fontsize=8, frameon=False)
     ax_bar.set_xticks(range(S))
     short = max(map(len, source_labels)) * S <= 48  # short labels fit without rotation
     ax_bar.set_xticklabels(source_labels, rotation=0 if short else 45, ha="center" if short else "right")
     ax_bar.set_ylim(0, 1.3)  # room for the legend above the bars
     ax_bar.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
-    ax_bar.set_xlabel("source token (encoder position)")
-    ax_bar.set_ylabel("cross-attention weight")
-    ax_bar.set_title(f'row of target "{target_labels[target]}": sums to 1 over the source')
+    ax_bar.set_xlabel(_("source token (encoder position)"))
+    ax_bar.set_ylabel(_("cross-attention weight"))
+    ax_bar.set_title(
+        _('row of target "{target_labels}": sums to 1 over the source').format(
+            target_labels=target_labels[target]
+        )
+    )
 
     reads = " and ".join(f'"{source_labels[j]}" (position {j})' for j in tied)
     if len(tied) == 1:
@@ -140,16 +150,18 @@ def plot_cross_attention_row(
     verdict = ""
     if want is not None:
         if tied == [want]:
-            verdict = "that is its known alignment"
+            verdict = _("that is its known alignment")
         elif want in tied:
-            verdict = f'its known alignment, "{source_labels[want]}", is one of them'
+            verdict = _('its known alignment, "{source_labels}", is one of them').format(
+                source_labels=source_labels[want]
+            )
         else:
-            verdict = f'its known alignment is "{source_labels[want]}"'
+            verdict = _('its known alignment is "{source_labels}"').format(source_labels=source_labels[want])
     if verdict:
         title += ("\n" if len(title) + len(verdict) > 110 else "; ") + verdict
     pad_share = float(row[torch.tensor(is_pad)].sum())
     if pad_share >= 0.005:
         title += f"\n{pad_share:.0%} of its attention goes to source padding: mask it"
-    fig.suptitle(title)
+    fig.suptitle(_(title))
     fig.tight_layout()
     return fig

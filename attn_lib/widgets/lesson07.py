@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..i18n import _
+
 REVERSAL_MIN_HEIGHT = 3.2  # inches: the figure of a 1-digit input is not squashed
 
 
@@ -76,7 +78,9 @@ def run_reversal(
     message = f"{digits} -> {output}  ({'correct' if correct else 'expected ' + expected})"
     if trained_lengths is not None and not trained_lengths[0] <= len(digits) <= trained_lengths[1]:
         lo, hi = trained_lengths
-        message += f"\nNote: the model was trained on {lo}-{hi} digits only; you typed {len(digits)}."
+        message += _("\nNote: the model was trained on {lo}-{hi} digits only; you typed {digits}.").format(
+            lo=lo, hi=hi, digits=len(digits)
+        )
     return {
         "ok": True,
         "message": message,
@@ -120,22 +124,28 @@ def plot_reversal_attention(
         raise ValueError(f"layer must be an int in [{-n_layers}, {n_layers - 1}], got {layer!r}")
     shown = layer % n_layers
     maps = [*weights[shown], weights[shown].mean(0)]  # H maps and the head average, each (T_out, K)
-    names = [f"head {h}" for h in range(H)] + ["average of heads"]
+    names = [_("head {h}").format(h=h) for h in range(H)] + [_("average of heads")]
     rows = position_labels(result["out_labels"])
     cols = position_labels(result["src_labels"] if kind == "cross" else result["in_labels"])
     K, T = weights.shape[3], weights.shape[2]
     height = max(REVERSAL_MIN_HEIGHT, 1.6 + 0.3 * max(T, K))  # short inputs: still room for titles
     fig, axes = plt.subplots(1, H + 1, figsize=(min(3.6 * (H + 1), 13), height))
     for i, (ax, w, name) in enumerate(zip(axes, maps, names, strict=True)):
-        plot_attention(w, rows, cols, title=name, ax=ax, colorbar=i == H)
+        plot_attention(w, rows, cols, title=_(name), ax=ax, colorbar=i == H)
         ax.set_xticklabels(cols, rotation=90)
-        ax.set_xlabel("source position j: digit" if kind == "cross" else "decoder input position: token")
-        ax.set_ylabel("output position i: token produced" if i == 0 else "")
-    verdict = "correct" if result["correct"] else f"wrong, expected {result['expected']}"
+        ax.set_xlabel(
+            _("source position j: digit") if kind == "cross" else _("decoder input position: token")
+        )
+        ax.set_ylabel(_("output position i: token produced") if i == 0 else "")
+    verdict = (
+        _("correct")
+        if result["correct"]
+        else _("wrong, expected {expected}").format(expected=result["expected"])
+    )
     if title is None:
         what = "cross-attention" if kind == "cross" else "self-attention"
         title = f"decoder layer {shown} {what}: {result['source']} -> {result['output']} ({verdict})"
-    fig.suptitle(title)
+    fig.suptitle(_(title))
     fig.tight_layout()
     return fig
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from ..i18n import _
 from ..viz import BLUE, GREEN, GREY, ORANGE, SKY_BLUE, VERMILLION
 from ._common import _check_positive_int
 
@@ -54,27 +55,41 @@ def plot_score_memory(
     chunked = [score_memory(t, chunk_size, num_heads, batch)["chunked"] / mib for t in lengths]
     fig, ax = plt.subplots(figsize=(8, 3.8))
     ax.loglog(
-        lengths, explicit, "-", color=VERMILLION, lw=2, label="explicit: the whole T×T matrix (slope 2)"
+        lengths, explicit, "-", color=VERMILLION, lw=2, label=_("explicit: the whole T×T matrix (slope 2)")
     )
-    chunk_label = f"chunked: one T×min(T, {chunk_size}) block (slope 1 where T > {chunk_size})"
+    chunk_label = _("chunked: one T×min(T, {chunk_size}) block (slope 1 where T > {chunk_size})").format(
+        chunk_size=chunk_size
+    )
     ax.loglog(lengths, chunked, "--", color=BLUE, lw=2, label=chunk_label)
     ax.plot([seq_len], [chosen["explicit"] / mib], "o", color=VERMILLION, ms=9)
     ax.plot([seq_len], [chosen["chunked"] / mib], "s", color=BLUE, ms=9)
     ax.axvline(seq_len, color="grey", lw=0.8, ls=":")
     if ram_bytes is not None:
-        ram_label = f"RAM of this machine ({format_bytes(ram_bytes)})"
+        ram_label = _("RAM of this machine ({format_bytes_ram_bytes})").format(
+            format_bytes_ram_bytes=format_bytes(ram_bytes)
+        )
         ax.axhline(ram_bytes / mib, color="k", lw=1, ls="--", label=ram_label)
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("sequence length T (tokens, log scale)")
-    ax.set_ylabel("score memory (MiB, log scale)")
+    ax.set_xlabel(_("sequence length T (tokens, log scale)"))
+    ax.set_ylabel(_("score memory (MiB, log scale)"))
     C = min(chunk_size, seq_len)
     if chosen["ratio"] > 1:
-        chunk_text = f"one T×{C} chunk {format_bytes(chosen['chunked'])} ({chosen['ratio']:.0f}× less)"
+        chunk_text = _("one T×{C} chunk {format_bytes_chunked} ({ratio:.0f}× less)").format(
+            C=C, format_bytes_chunked=format_bytes(chosen["chunked"]), ratio=chosen["ratio"]
+        )
     else:  # C >= T: one chunk holds every key, nothing is saved
-        chunk_text = "C ≥ T: one chunk is the whole matrix, nothing saved"
+        chunk_text = _("C ≥ T: one chunk is the whole matrix, nothing saved")
     ax.set_title(
-        f"T = {seq_len}, {num_heads} heads, batch {batch}: explicit scores "
-        f"{format_bytes(chosen['explicit'])}, {chunk_text}",
+        _(
+            "T = {seq_len}, {num_heads} heads, batch {batch}: explicit scores "
+            "{format_bytes_explicit}, {chunk_text}"
+        ).format(
+            seq_len=seq_len,
+            num_heads=num_heads,
+            batch=batch,
+            format_bytes_explicit=format_bytes(chosen["explicit"]),
+            chunk_text=chunk_text,
+        ),
         fontsize=10,
     )
     ax.grid(True, which="major", alpha=0.3)
@@ -143,25 +158,34 @@ def plot_tile_choice(
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9, 3.4))
     ax_t.bar([0, 1], [seconds * 1e3, fused_seconds * 1e3], color=[ORANGE, BLUE])
     ax_t.set_xticks([0, 1], [f"tiled\nB_q={block_q}, B_k={block_k}", "torch fused"], fontsize=8)
-    ax_t.set_ylabel("time (ms, this machine, now)")
-    ax_t.set_title(f"time: {seconds / fused_seconds:.1f}× the fused kernel", fontsize=10)
+    ax_t.set_ylabel(_("time (ms, this machine, now)"))
+    ax_t.set_title(
+        _("time: {value:.1f}× the fused kernel").format(value=seconds / fused_seconds), fontsize=10
+    )
     bottom = 0.0
     labels = {
-        "output": "output (H, T, d)",
-        "query_block": "query block + accumulator",
-        "scores": "score block",
+        "output": _("output (H, T, d)"),
+        "query_block": _("query block + accumulator"),
+        "scores": _("score block"),
     }
     for part, colour in zip(("output", "query_block", "scores"), (GREY, SKY_BLUE, ORANGE), strict=True):
         ax_m.bar(0, mem[part] / mib, bottom=bottom, color=colour, label=labels[part])
         bottom += mem[part] / mib
-    ax_m.bar(1, peak_bytes / mib, color=GREEN, label="measured peak")
+    ax_m.bar(1, peak_bytes / mib, color=GREEN, label=_("measured peak"))
     ax_m.set_xticks([0, 1], ["predicted", "measured"], fontsize=8)
-    ax_m.set_ylabel("memory (MiB)")
-    ax_m.set_title(f"memory: score block {format_bytes(mem['scores'])}", fontsize=10)
+    ax_m.set_ylabel(_("memory (MiB)"))
+    ax_m.set_title(
+        _("memory: score block {format_bytes_scores}").format(
+            format_bytes_scores=format_bytes(mem["scores"])
+        ),
+        fontsize=10,
+    )
     ax_m.legend(fontsize=7, loc="upper left")
     ax_m.margins(y=0.25)
     fig.suptitle(
-        f"T = {seq_len}, {num_heads} heads: bigger blocks mean fewer steps but a bigger score block",
+        _("T = {seq_len}, {num_heads} heads: bigger blocks mean fewer steps but a bigger score block").format(
+            seq_len=seq_len, num_heads=num_heads
+        ),
         fontsize=10,
     )
     fig.tight_layout()

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..i18n import N_, _
 from ..viz import OKABE_ITO
 from ._common import _check_index
 
@@ -74,7 +75,9 @@ def run_date(model: torch.nn.Module, text: str, ablate: tuple[str, int, int] | N
     output = "".join(t for t in labels if t not in ("<eos>", "<pad>", "<bos>"))
     message = f"{text} -> {output}" + ("" if labels[-1] == "<eos>" else "  (no end token)")
     if ablate is not None:
-        message += f"   [{ablate[0]} layer {ablate[1]} head {ablate[2]} switched off]"
+        message += _("   [{ablate} layer {ablate2} head {ablate3} switched off]").format(
+            ablate=ablate[0], ablate2=ablate[1], ablate3=ablate[2]
+        )
     return {
         "ok": True,
         "message": message,
@@ -106,11 +109,13 @@ def plot_date_attention(result: dict, layer: int = -1, head: int = 0) -> Figure:
     fig, ax = plt.subplots(figsize=(min(1.6 + 0.32 * S, 12), 1.4 + 0.3 * T))
     off = result["ablated"] == ("cross", layer, head)
     plot_attention(cross[layer, head], result["out_labels"], result["src_labels"], title="", ax=ax)
-    ax.set_xlabel("source character")
-    ax.set_ylabel("output being produced")
+    ax.set_xlabel(_("source character"))
+    ax.set_ylabel(_("output being produced"))
     ax.set_title(
-        f"decoder layer {layer}, head {head}{' (switched off)' if off else ''}: "
-        f"{result['output']}\nwhere each output character reads the source"
+        _(
+            "decoder layer {layer}, head {head}{value}: {output}\n"
+            "where each output character reads the source"
+        ).format(layer=layer, head=head, value=" (switched off)" if off else "", output=result["output"])
     )
     fig.tight_layout()
     return fig
@@ -121,9 +126,9 @@ def plot_head_grid(
     row_labels: Sequence[str],
     col_labels: Sequence[str],
     title: str,
-    xlabel: str = "source character",
-    ylabel: str = "output being produced",
-    row_name: str = "layer",
+    xlabel: str = N_("source character"),
+    ylabel: str = N_("output being produced"),
+    row_name: str = N_("layer"),
 ) -> Figure:
     """Every head of every layer: ``maps`` ``(layers, H, T_q, T_k)``, one heatmap per head, one
     shared colour bar (weight 0 .. 1)."""
@@ -148,7 +153,7 @@ def plot_head_grid(
                 maps[layer, h],
                 row_labels,
                 col_labels,
-                title=f"{row_name} {layer}, head {h}",
+                title=_("{row_name} {layer}, head {h}").format(row_name=row_name, layer=layer, h=h),
                 ax=ax,
                 colorbar=False,
             )
@@ -158,10 +163,10 @@ def plot_head_grid(
             if h:
                 ax.set_yticklabels([])
     image = axes[0, 0].images[0]
-    fig.colorbar(image, ax=axes, fraction=0.02, pad=0.01, label="attention weight")
+    fig.colorbar(image, ax=axes, fraction=0.02, pad=0.01, label=_("attention weight"))
     fig.supxlabel(xlabel)
     fig.supylabel(ylabel)
-    fig.suptitle(title)
+    fig.suptitle(_(title))
     return fig
 
 
@@ -178,7 +183,12 @@ def plot_span_share(share: torch.Tensor, baseline: torch.Tensor) -> Figure:
     fig, ax = plt.subplots(figsize=(7, 3.4))
     for layer in range(n_layers):
         xs = [layer * (H + 1) + h for h in range(H)]
-        ax.bar(xs, share[layer].tolist(), color=colours[layer % 4], label=f"decoder layer {layer}")
+        ax.bar(
+            xs,
+            share[layer].tolist(),
+            color=colours[layer % 4],
+            label=_("decoder layer {layer}").format(layer=layer),
+        )
         ax.scatter(
             xs,
             baseline[layer].tolist(),
@@ -186,18 +196,20 @@ def plot_span_share(share: torch.Tensor, baseline: torch.Tensor) -> Figure:
             s=400,
             color="black",
             zorder=3,
-            label="shuffled-span baseline" if layer == 0 else None,
+            label=_("shuffled-span baseline") if layer == 0 else None,
         )
     ax.set_xticks([layer * (H + 1) + h for layer in range(n_layers) for h in range(H)])
     ax.set_xticklabels([f"L{layer} h{h}" for layer in range(n_layers) for h in range(H)])
-    ax.set_xlabel("decoder layer and head of the cross-attention")
-    ax.set_ylabel("share of attention on the answer span")
+    ax.set_xlabel(_("decoder layer and head of the cross-attention"))
+    ax.set_ylabel(_("share of attention on the answer span"))
     ax.set_ylim(0, 1.25)
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     best = float(share[-1].max())
     ax.set_title(
-        f"the heads read their answer's span far above chance\n"
-        f"(last layer best {best:.1f}, shuffled-span baseline ~{float(baseline.mean()):.1f})"
+        _(
+            "the heads read their answer's span far above chance\n"
+            "(last layer best {best:.1f}, shuffled-span baseline ~{mean:.1f})"
+        ).format(best=best, mean=float(baseline.mean()))
     )
     ax.legend(loc="upper center", fontsize=8, ncol=3)
     fig.tight_layout()
@@ -222,7 +234,7 @@ def plot_share_vs_ablation(
             s=60,
             marker=markers[layer % 4],
             color=colours[layer % 4],
-            label=f"decoder layer {layer}",
+            label=_("decoder layer {layer}").format(layer=layer),
         )
         for h in range(H):
             ax.annotate(
@@ -232,10 +244,10 @@ def plot_share_vs_ablation(
                 xytext=(5, 4),
                 fontsize=8,
             )
-    ax.axhline(100 * full_accuracy, color="grey", ls="--", lw=1, label="no head switched off")
-    ax.set_xlabel("share of the head's attention on the answer span")
-    ax.set_ylabel("exact match with this head switched off (%)")
-    ax.set_title("a clear map does not mean the model needs that head")
+    ax.axhline(100 * full_accuracy, color="grey", ls="--", lw=1, label=_("no head switched off"))
+    ax.set_xlabel(_("share of the head's attention on the answer span"))
+    ax.set_ylabel(_("exact match with this head switched off (%)"))
+    ax.set_title(_("a clear map does not mean the model needs that head"))
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig
@@ -263,6 +275,6 @@ def plot_one_head_per_format(runs: Sequence[dict], layer: int, head: int, title:
         ax.axis("off")
     fig.supxlabel("source character")
     fig.supylabel("output being produced")
-    fig.colorbar(axes[0, 0].images[0], ax=axes, fraction=0.02, pad=0.01, label="attention weight")
-    fig.suptitle(title)
+    fig.colorbar(axes[0, 0].images[0], ax=axes, fraction=0.02, pad=0.01, label=_("attention weight"))
+    fig.suptitle(_(title))
     return fig

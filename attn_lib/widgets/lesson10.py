@@ -14,11 +14,13 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from ..i18n import N_, _
 from ..viz import BLUE, DARK_GREY, ORANGE, SKY_BLUE
 from ._common import _check_index
 
 PROMPT_MAX_CHARS = 32  # the lesson's model was trained on 32 tokens (max_len)
 _ROLE_COLOURS = {"previous-token": ORANGE, "induction": SKY_BLUE}  # Okabe-Ito orange, sky blue
+_ROLE_NAMES = (N_("previous-token"), N_("induction"))  # the roles as the catalogue knows them
 
 
 def char_labels(ids: Sequence[int] | torch.Tensor, numbered: bool = True) -> list[str]:
@@ -88,7 +90,7 @@ def plot_lm_heads(
 
     if not isinstance(maps, torch.Tensor) or maps.dim() != 4 or maps.shape[-1] != maps.shape[-2]:
         raise ValueError(f"maps must be (L, H, T, T), got {getattr(maps, 'shape', type(maps).__name__)}")
-    n_layers, H, T, _ = maps.shape
+    n_layers, H, T, _T_k = maps.shape
     if len(labels) != T:
         raise ValueError(f"need {T} labels, got {len(labels)}")
     for name, s in (("prev", prev), ("ind", ind)):
@@ -104,8 +106,9 @@ def plot_lm_heads(
                 maps[layer, h],
                 labels,
                 labels,
-                title=f"layer {layer}, head {h}\n"
-                f"prev {float(prev[layer, h]):.2f}  ind {float(ind[layer, h]):.2f}",
+                title=_("layer {layer}, head {h}\nprev {prev:.2f}  ind {ind:.2f}").format(
+                    layer=layer, h=h, prev=float(prev[layer, h]), ind=float(ind[layer, h])
+                ),
                 ax=ax,
                 colorbar=False,
             )
@@ -118,11 +121,11 @@ def plot_lm_heads(
             ax.title.set_fontsize(9)
             role = roles.get((layer, h))
             if role is not None:
-                _frame(ax, _ROLE_COLOURS[role], role)
-    fig.colorbar(axes[0, 0].images[0], ax=axes, fraction=0.02, pad=0.01, label="attention weight")
+                _frame(ax, _ROLE_COLOURS[role], _(role))
+    fig.colorbar(axes[0, 0].images[0], ax=axes, fraction=0.02, pad=0.01, label=_("attention weight"))
     fig.supxlabel("key position (attended to)")
     fig.supylabel("query position (attending)")
-    fig.suptitle(title)
+    fig.suptitle(_(title))
     return fig
 
 
@@ -142,26 +145,26 @@ def plot_head_scores(
         prev.flatten().numpy(),
         0.4,
         color=_ROLE_COLOURS["previous-token"],
-        label="previous-token score",
+        label=_("previous-token score"),
     )
     ax.bar(
         x + 0.2,
         ind.flatten().numpy(),
         0.4,
         color=_ROLE_COLOURS["induction"],
-        label="induction score",
+        label=_("induction score"),
         hatch="//",
     )
-    ax.axhline(baselines[0], color=DARK_GREY, ls="--", lw=1, label="uniform attention (prev)")
-    ax.axhline(baselines[1], color=DARK_GREY, ls=":", lw=1.2, label="uniform attention (ind)")
+    ax.axhline(baselines[0], color=DARK_GREY, ls="--", lw=1, label=_("uniform attention (prev)"))
+    ax.axhline(baselines[1], color=DARK_GREY, ls=":", lw=1.2, label=_("uniform attention (ind)"))
     for layer in range(1, n_layers):
         ax.axvline(layer * H - 0.5, color="black", lw=0.8)
     ax.set_xticks(x.numpy(), names)
-    ax.set_xlabel("head (layer L, head H)")
-    ax.set_ylabel("mean attention on the offset")
+    ax.set_xlabel(_("head (layer L, head H)"))
+    ax.set_ylabel(_("mean attention on the offset"))
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8, loc="upper left")
-    ax.set_title(title)
+    ax.set_title(_(title))
     fig.tight_layout()
     return fig
 
@@ -188,14 +191,20 @@ def plot_position_losses(
             lw=2,
             label=label,
         )
-    ax.axhline(reference, color=DARK_GREY, ls="--", lw=1, label=f"ln V = {reference:.2f}: a uniform guess")
+    ax.axhline(
+        reference,
+        color=DARK_GREY,
+        ls="--",
+        lw=1,
+        label=_("ln V = {reference:.2f}: a uniform guess").format(reference=reference),
+    )
     ax.axvline(period - 0.5, color="black", lw=0.8)
-    ax.text(period, ax.get_ylim()[1] * 0.97, " the repeat starts", va="top", fontsize=8)
-    ax.set_xlabel("position of the predicted token")
-    ax.set_ylabel("cross-entropy (nats)")
+    ax.text(period, ax.get_ylim()[1] * 0.97, _(" the repeat starts"), va="top", fontsize=8)
+    ax.set_xlabel(_("position of the predicted token"))
+    ax.set_ylabel(_("cross-entropy (nats)"))
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8, loc="center left")
-    ax.set_title(title)
+    ax.set_title(_(title))
     fig.tight_layout()
     return fig
 
@@ -217,20 +226,24 @@ def plot_training_and_scores(
     fig, (ax_loss, ax_score) = plt.subplots(
         2, 1, figsize=(8, 5.2), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
     )
-    ax_loss.plot(range(1, len(losses) + 1), list(losses), lw=1, color=OKABE_ITO[0], label="training loss")
+    ax_loss.plot(range(1, len(losses) + 1), list(losses), lw=1, color=OKABE_ITO[0], label=_("training loss"))
     ax_loss.axhline(
-        reference, color=DARK_GREY, ls="--", lw=1, label=f"ln V = {reference:.2f}: a uniform guess"
+        reference,
+        color=DARK_GREY,
+        ls="--",
+        lw=1,
+        label=_("ln V = {reference:.2f}: a uniform guess").format(reference=reference),
     )
-    ax_loss.set_ylabel("cross-entropy per token\n(nats)")
+    ax_loss.set_ylabel(_("cross-entropy per token\n(nats)"))
     ax_loss.legend(fontsize=8)
-    ax_loss.set_title(title)
+    ax_loss.set_title(_(title))
     ax_score.plot(list(steps), list(prev_curve), "-o", ms=3, color=_ROLE_COLOURS["previous-token"],
-                  label="best previous-token score, layer 0")  # fmt: skip
+                  label=_("best previous-token score, layer 0"))  # fmt: skip
     ax_score.plot(list(steps), list(ind_curve), "--s", ms=3, color=BLUE,
-                  label="best induction score, layer 1")  # fmt: skip
+                  label=_("best induction score, layer 1"))  # fmt: skip
     ax_score.set_ylim(0, 1)
-    ax_score.set_ylabel("score on held-out\n[s s] sequences")
-    ax_score.set_xlabel("training step")
+    ax_score.set_ylabel(_("score on held-out\n[s s] sequences"))
+    ax_score.set_xlabel(_("training step"))
     ax_score.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
@@ -306,11 +319,13 @@ def plot_prompt_attention(state: dict, layer: int, head: int, role: str | None =
     plot_attention(maps[layer, head], guesses, labels, title="", ax=ax)
     for q, k in state["targets"].nonzero().tolist():
         ax.add_patch(Rectangle((k - 0.5, q - 0.5), 1, 1, fill=False, edgecolor=ORANGE, lw=1.8))
-    ax.set_ylabel("query (attending) → the model's next-character guess")
-    tag = f" ({role} head)" if role else ""
+    ax.set_ylabel(_("query (attending) → the model's next-character guess"))
+    tag = _(" ({role} head)").format(role=_(role)) if role else ""
     ax.set_title(
-        f"layer {layer}, head {head}{tag}: {float(state['mass'][layer, head]):.0%} of its weight on the "
-        "induction targets\n(orange squares: the character after an earlier occurrence of the query's)"
+        _(
+            "layer {layer}, head {head}{tag}: {mass:.0%} of its weight on the induction targets\n"
+            "(orange squares: the character after an earlier occurrence of the query's)"
+        ).format(layer=layer, head=head, tag=tag, mass=float(state["mass"][layer, head]))
     )
     fig.tight_layout()
     return fig

@@ -12,6 +12,7 @@ import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
+from ..i18n import _
 from ..masks import sliding_window_mask
 from ..viz import BLUE, GREEN, ORANGE, PALE_GREY
 from ._common import _check_positive_int
@@ -31,7 +32,7 @@ def receptive_field(seq_len: int, window: int, num_layers: int) -> torch.Tensor:
     L = _check_positive_int("num_layers", num_layers)
     one = sliding_window_mask(T, T, w).to(torch.int64)  # (T, T)
     reach = torch.eye(T, dtype=torch.int64)
-    for _ in range(L):
+    for _layer in range(L):
         reach = ((one @ reach) > 0).to(torch.int64)  # (T, T): through one more layer
     return reach.bool()
 
@@ -49,18 +50,23 @@ def plot_receptive_field(seq_len: int, window: int, num_layers: int) -> Figure:
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.2), sharey=True)
     for ax, field, layers in ((axes[0], one, 1), (axes[1], many, num_layers)):
         im = ax.imshow(field.numpy(), cmap=cmap, vmin=0, vmax=1)
-        ax.set_xlabel("input position j")
+        ax.set_xlabel(_("input position j"))
         n = int(field[-1].sum())
         ax.set_title(
-            f"{layers} layer{'s' if layers > 1 else ''}: the last position reaches {n} inputs", fontsize=10
+            _("{layers} layer{value}: the last position reaches {n} inputs").format(
+                layers=layers, value="s" if layers > 1 else "", n=n
+            ),
+            fontsize=10,
         )
-    axes[0].set_ylabel("output position i")
+    axes[0].set_ylabel(_("output position i"))
     cbar = fig.colorbar(im, ax=axes, ticks=[0.25, 0.75], fraction=0.04)
     cbar.ax.set_yticklabels(["cannot reach", "can reach"])
     back = reach_back(window, num_layers)
     fig.suptitle(
-        f"window w = {window}: each layer adds w − 1 = {window - 1} positions; "
-        f"after {num_layers} layers the field reaches {back} back",
+        _(
+            "window w = {window}: each layer adds w − 1 = {value} positions; after {num_layers} "
+            "layers the field reaches {back} back"
+        ).format(window=window, value=window - 1, num_layers=num_layers, back=back),
         fontsize=11,
     )
     return fig
@@ -95,11 +101,14 @@ def plot_kv_cache_memory(
     bars = ax.barh(list(sizes), [v / 2**20 for v in sizes.values()], color=colours)
     for bar, v in zip(bars, sizes.values(), strict=True):
         ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, " " + format_bytes(v), va="center")
-    ax.set_xlabel(f"KV cache for {T} tokens (MiB)")
+    ax.set_xlabel(_("KV cache for {T} tokens (MiB)").format(T=T))
     ax.invert_yaxis()
     ax.set_xlim(0, max(sizes.values()) / 2**20 * 1.35)
     ax.set_title(
-        f"{H_kv} KV heads for {H} query heads: the cache is {H // H_kv}× smaller than MHA's", fontsize=10
+        _("{H_kv} KV heads for {H} query heads: the cache is {value}× smaller than MHA's").format(
+            H_kv=H_kv, H=H, value=H // H_kv
+        ),
+        fontsize=10,
     )
     fig.tight_layout()
     return fig
