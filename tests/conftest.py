@@ -6,11 +6,11 @@ every machine, and re-running reproduces it. ``HYPOTHESIS_PROFILE=explore`` draw
 random examples instead, to search for new failures locally.
 
 Progress: the checkers record into ``$ATTN_COURSE_DATA_DIR`` (``attn_lib.progress``). The tests
-never touch the user's own directory: the tests in ``tests/`` (and the kernels or servers they
-start) record into a throw-away directory of their own, and the lesson notebooks nbval runs
-record into ``$ATTN_COURSE_DATA_DIR`` as ``make`` sets it (a fresh empty one), or into another
-throw-away directory when it is not set. So lesson 00's stored table, the empty one, holds even
-when the library tests have run checkers before it.
+never touch the user's own directory, and every notebook starts from an empty record: the tests
+in ``tests/`` (and the kernels or servers they start) record into a throw-away directory of their
+own, and each lesson notebook nbval runs gets a fresh subdirectory of ``$ATTN_COURSE_DATA_DIR``
+as ``make`` sets it (or of another throw-away directory when it is not set). So the stored
+progress table of lesson 00 (English and Korean), the empty one, holds in any order of the run.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -37,21 +38,27 @@ if not os.environ.get(_DATA_DIR_ENV):  # a plain `pytest tests lessons`, without
     os.environ[_DATA_DIR_ENV] = _throw_away_dir("attn-course-lessons-")
 _LESSONS_DATA_DIR = os.environ[_DATA_DIR_ENV]
 _TESTS_DATA_DIR = _throw_away_dir("attn-course-tests-")
+_TESTS_ROOT = Path(__file__).resolve().parent
+_REPO = _TESTS_ROOT.parent
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
-    """Items under tests/ only (a conftest's hooks): their own directory from setup to teardown."""
-    os.environ[_DATA_DIR_ENV] = _TESTS_DATA_DIR
-    return (yield)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Every item (this hook is not limited to tests/): its data directory from setup to teardown.
 
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    nbval starts a notebook's kernel while its first cell is set up, so the kernel inherits the
+    notebook's own directory.
+    """
+    path = Path(item.path).resolve()
+    if path.is_relative_to(_TESTS_ROOT):
+        os.environ[_DATA_DIR_ENV] = _TESTS_DATA_DIR
+    else:
+        name = str(path.relative_to(_REPO) if path.is_relative_to(_REPO) else path.name)
+        os.environ[_DATA_DIR_ENV] = str(Path(_LESSONS_DATA_DIR) / name.replace(os.sep, "__"))
     try:
         return (yield)
     finally:
-        os.environ[_DATA_DIR_ENV] = _LESSONS_DATA_DIR  # what the lesson kernels started later inherit
+        os.environ[_DATA_DIR_ENV] = _LESSONS_DATA_DIR
 
 
 settings.register_profile(
