@@ -109,7 +109,7 @@ def plot_cross_attention_row(
         bars[want].set_edgecolor("black")
         bars[want].set_linewidth(2)
     for j in range(S):
-        note = _("0 (masked)") if blocked[j] else f"{float(row[j]):.2f}" + (" (pad)" if is_pad[j] else "")
+        note = _("0 (masked)") if blocked[j] else f"{float(row[j]):.2f}" + (_(" (pad)") if is_pad[j] else "")
         ax_bar.text(j, float(row[j]) + 0.02, note, ha="center", va="bottom", fontsize=8)
     handles = [
         Patch(facecolor=VERMILLION, label=_("largest weight") if len(tied) == 1 else _("largest (a tie)"))

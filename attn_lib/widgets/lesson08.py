@@ -157,7 +157,8 @@ def plot_tile_choice(
     mib = 2**20
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9, 3.4))
     ax_t.bar([0, 1], [seconds * 1e3, fused_seconds * 1e3], color=[ORANGE, BLUE])
-    ax_t.set_xticks([0, 1], [f"tiled\nB_q={block_q}, B_k={block_k}", "torch fused"], fontsize=8)
+    ticks = [_("tiled") + f"\nB_q={block_q}, B_k={block_k}", _("torch fused")]
+    ax_t.set_xticks([0, 1], ticks, fontsize=8)
     ax_t.set_ylabel(_("time (ms, this machine, now)"))
     ax_t.set_title(
         _("time: {value:.1f}× the fused kernel").format(value=seconds / fused_seconds), fontsize=10

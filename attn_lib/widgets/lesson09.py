@@ -73,7 +73,7 @@ def run_date(model: torch.nn.Module, text: str, ablate: tuple[str, int, int] | N
     model.train(was_training)
     labels = _target_labels(out.tolist())
     output = "".join(t for t in labels if t not in ("<eos>", "<pad>", "<bos>"))
-    message = f"{text} -> {output}" + ("" if labels[-1] == "<eos>" else "  (no end token)")
+    message = f"{text} -> {output}" + ("" if labels[-1] == "<eos>" else _("  (no end token)"))
     if ablate is not None:
         message += _("   [{ablate} layer {ablate2} head {ablate3} switched off]").format(
             ablate=ablate[0], ablate2=ablate[1], ablate3=ablate[2]
@@ -115,7 +115,7 @@ def plot_date_attention(result: dict, layer: int = -1, head: int = 0) -> Figure:
         _(
             "decoder layer {layer}, head {head}{value}: {output}\n"
             "where each output character reads the source"
-        ).format(layer=layer, head=head, value=" (switched off)" if off else "", output=result["output"])
+        ).format(layer=layer, head=head, value=_(" (switched off)") if off else "", output=result["output"])
     )
     fig.tight_layout()
     return fig
@@ -153,7 +153,7 @@ def plot_head_grid(
                 maps[layer, h],
                 row_labels,
                 col_labels,
-                title=_("{row_name} {layer}, head {h}").format(row_name=row_name, layer=layer, h=h),
+                title=_("{row_name} {layer}, head {h}").format(row_name=_(row_name), layer=layer, h=h),
                 ax=ax,
                 colorbar=False,
             )
