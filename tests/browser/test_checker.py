@@ -176,3 +176,46 @@ def test_checker_reports_the_news_notification(
     assert any("notification" in p.what and "news" in p.what.lower() for p in report.problems), (
         report.summary()
     )
+
+
+UNLABELLED = """\
+nameless = widgets.IntSlider(2, 1, 9, continuous_update=False)  # no description: no visible label
+said = widgets.Output()
+
+def say(change=None):
+    said.clear_output()
+    with said:
+        print("value:", nameless.value)
+
+nameless.observe(say, "value")
+say()
+widgets.VBox([nameless, said])"""
+
+# (Not an <img> without alt: JupyterLab's HTML renderer adds alt="Image". Not faint text either: axe
+# leaves the contrast of output text "incomplete" in JupyterLab, hence a11y's own contrast check.)
+OWN_NAMELESS_BUTTON = """\
+from IPython.display import HTML
+HTML('<button type="button"></button> a button of our own HTML with no name')"""
+
+
+def test_checker_catches_a_control_without_label_and_a_nameless_button_of_ours(
+    jupyterlab: JupyterLab, page: Any, results_dir: Path
+) -> None:
+    """The accessibility checks can fail: a nameless slider, a nameless button in our own HTML (axe).
+
+    The slider is still moved by the keyboard alone (Tab from its output, arrow keys), and its output
+    must change; ipywidgets' unnamed slider handle is allowed, our HTML's unnamed button is not.
+    """
+    write_notebook(
+        jupyterlab.root_dir / "scratch" / "selftest_a11y.ipynb", [SETUP, UNLABELLED, OWN_NAMELESS_BUTTON]
+    )
+    report = check_notebook(
+        page, jupyterlab, "scratch/selftest_a11y.ipynb", results_dir=results_dir, accessibility=True
+    )
+    print(report.summary())
+    problems = [str(p) for p in report.problems]
+    assert any(p.startswith("cell 3/4 `nameless") and "no visible label" in p for p in problems), problems
+    assert any(p.startswith("cell 4/4 `from IPython") and "axe button-name" in p for p in problems), problems
+    keyed = [c for c in report.controls if "keyboard only" in c.kind]
+    assert keyed and keyed[0].changed and "Tab x" in keyed[0].action, report.summary()
+    assert (results_dir / "selftest_a11y-dark.png").exists()
