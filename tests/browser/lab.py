@@ -1028,17 +1028,17 @@ class NotebookChecker:
         time.sleep(0.5)  # the theme's style sheet is applied after the attribute changes
 
     def dark_pass(self, screenshot: Path | None = None) -> None:
-        """The outputs under JupyterLab Dark: contrast, opaque figures, axe's colour rule, a screenshot."""
+        """The outputs under JupyterLab Dark: contrast, opaque figures, a screenshot.
+
+        Not axe again: its color-contrast rule finds no applicable text in JupyterLab's output areas
+        (tried: #bbb text on white is neither passed nor flagged), so a11y's own contrast check does it.
+        """
         try:
             self.set_theme(DARK_THEME)
             self.check_contrast(
                 screenshot.with_name(screenshot.stem + "-contrast.json") if screenshot else None
             )
             self.check_figures_opaque()
-            self.audit(
-                save_to=screenshot.with_name(screenshot.stem + "-axe.json") if screenshot else None,
-                rules=["color-contrast"],
-            )
             if screenshot is not None:
                 self.screenshot(screenshot)
         finally:

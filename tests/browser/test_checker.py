@@ -191,8 +191,8 @@ nameless.observe(say, "value")
 say()
 widgets.VBox([nameless, said])"""
 
-# (Not an <img> without alt: JupyterLab's HTML renderer adds alt="Image". Not faint text either: axe
-# leaves the contrast of output text "incomplete" in JupyterLab, hence a11y's own contrast check.)
+# (Not an <img> without alt: JupyterLab's HTML renderer adds alt="Image". Not faint text either: axe's
+# color-contrast rule does not apply to output text in JupyterLab, hence a11y's own contrast check.)
 OWN_NAMELESS_BUTTON = """\
 from IPython.display import HTML
 HTML('<button type="button"></button> a button of our own HTML with no name')"""

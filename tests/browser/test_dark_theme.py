@@ -4,8 +4,8 @@ The per-lesson run (`test_lessons.py`) does the dark pass of each lesson in the 
 after the widgets have been moved, it switches JupyterLab to "JupyterLab Dark" as a learner does
 (Settings > Theme; JupyterLab writes the setting into the test server's throw-away settings dir),
 measures the contrast of every check-result box and widget label/readout (WCAG AA, at least 4.5:1),
-reads every figure's pixels (no transparent background), runs axe's colour-contrast rule, takes
-`results/<lesson>-dark.png` and switches back. That needs no page load and no kernel of its own; a
+reads every figure's pixels (no transparent background), takes `results/<lesson>-dark.png` and
+switches back. That needs no page load and no kernel of its own; a
 separate pass that opened every stored lesson again cost 25 to 80 s per lesson on this shared box.
 
 This module holds what that pass cannot see, and the test of the checks themselves:
