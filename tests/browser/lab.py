@@ -926,7 +926,18 @@ class NotebookChecker:
                     keys.press(down)
                 return how + f"{down} x3: {old} -> {control.get_attribute('aria-valuenow')}"
             return how + f"{up} x3: {old} -> {control.get_attribute('aria-valuenow')}"
-        if kind in ("dropdown", "select", "radio"):
+        if kind in ("dropdown", "select"):
+            # Type-ahead: a focused, closed <select> picks the next option starting with the typed
+            # character (ArrowDown opens Chromium's picker instead, and the value stays).
+            options = [o.replace("\xa0", " ") for o in control.locator("option").all_text_contents()]
+            current = control.evaluate("(e) => e.selectedIndex")
+            target = options[(current + 1) % len(options)].strip() if options else ""
+            keys.type(target[:1] or " ")
+            now = control.evaluate("(e) => e.selectedIndex >= 0 ? e.options[e.selectedIndex].text : ''")
+            now = now.replace("\xa0", " ")
+            was = options[current] if 0 <= current < len(options) else "?"
+            return how + f"type-ahead {target[:1]!r}: {was!r} -> {now!r}"
+        if kind == "radio":
             before = control.evaluate("(e) => e.value")
             keys.press("ArrowDown")
             if control.evaluate("(e) => e.value") == before:
