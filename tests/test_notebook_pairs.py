@@ -39,6 +39,24 @@ def test_pair_inputs_agree(py: Path):
     compare_notebooks(jupytext.read(ipynb), jupytext.read(py), fmt="py:percent")
 
 
+def _cells_text(nb: nbformat.NotebookNode) -> str:
+    text = jupytext.writes(nb, fmt="py:percent")
+    return text.split("# ---\n", 2)[-1] if text.startswith("# ---") else text
+
+
+@pytest.mark.parametrize("py", PY_FILES, ids=_id)
+def test_pair_opens_in_jupyterlab_whichever_file_is_newer(py: Path):
+    """jupytext's server refuses a pair whose .ipynb is newer unless both write the same cells as text
+    (a fresh clone gives arbitrary modification times); cell metadata order counts there."""
+    ipynb = py.with_suffix(".ipynb")
+    if not ipynb.exists():
+        pytest.fail(f"{_id(py)} has no executed .ipynb", pytrace=False)
+    assert _cells_text(jupytext.read(py)) == _cells_text(jupytext.read(ipynb)), (
+        f"{_id(py)} and its .ipynb write different text (for a Korean lesson: metadata en= must come "
+        f"before tags=, `python tools/ko.py tidy {py.name[:2]}`); JupyterLab would show a File Load Error"
+    )
+
+
 @pytest.mark.parametrize("ipynb", IPYNB_FILES, ids=_id)
 def test_notebook_is_fully_executed_without_errors(ipynb: Path):
     nb = nbformat.read(ipynb, as_version=4)

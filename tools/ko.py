@@ -15,6 +15,7 @@ code does. An f-string may reorder its ``{...}`` fields (Korean word order), not
     python tools/ko.py new 03          # skeleton lessons/ko/03_*.py from the English lesson (stamped)
     python tools/ko.py check [03 ..]   # drift report; exit status 1 if any lesson drifted
     python tools/ko.py stamp 03 12 14  # after updating the translation of Korean cells 12 and 14
+    python tools/ko.py tidy 03         # cell metadata in the .ipynb's order (en= before tags=)
 
 Cell numbers are 0-based positions in the Korean lesson (``stamp`` takes the same numbers that
 ``check`` prints). See lessons/ko/README.md for the maintainers' workflow.
@@ -97,9 +98,27 @@ def _header(text: str) -> str:
     return text[:end]
 
 
+def sort_metadata(nb: NotebookNode) -> NotebookNode:
+    """Cell metadata in sorted key order (``en`` before ``tags``), the order of the executed .ipynb.
+
+    nbformat writes the .ipynb with sorted keys. If the .py lists ``tags=`` before ``en=``, the
+    two files no longer write the same text, and JupyterLab's jupytext refuses to open a pair whose
+    .ipynb is newer than its .py ("File Load Error ... is more recent than ...").
+    """
+    for cell in nb.cells:
+        cell.metadata = type(cell.metadata)(sorted(cell.metadata.items()))
+    return nb
+
+
+def unsorted_metadata(ko_path: Path) -> list[int]:
+    """Cells of a Korean .py whose metadata is not written in sorted order (see sort_metadata)."""
+    nb = jupytext.read(ko_path)
+    return [i for i, c in enumerate(nb.cells) if list(c.metadata) != sorted(c.metadata)]
+
+
 def write_lesson(nb: NotebookNode, ko_path: Path, en_path: Path) -> None:
     """Write ``nb`` in percent format with the English lesson's header, so the pair config is the same."""
-    text = jupytext.writes(nb, fmt="py:percent")
+    text = jupytext.writes(sort_metadata(nb), fmt="py:percent")
     header = _header(en_path.read_text(encoding="utf-8"))
     ko_path.write_text(header + text[len(_header(text)) :], encoding="utf-8")
 
@@ -382,7 +401,18 @@ def check(ko_path: Path, en_dir: Path = EN_DIR) -> list[Problem]:
     en_path = english_of(ko_path, en_dir)
     if not en_path.exists():
         return [Problem(ko_path.name, 0, f"has no English lesson {en_path.name}")]
-    return check_pair(jupytext.read(en_path), jupytext.read(ko_path), ko_path.name)
+    problems = check_pair(jupytext.read(en_path), jupytext.read(ko_path), ko_path.name)
+    problems += [
+        Problem(
+            ko_path.name,
+            i,
+            "cell metadata must be written en=... before tags=... (the .ipynb's order), or JupyterLab "
+            "refuses to open the pair when the .ipynb is newer: "
+            f"`python tools/ko.py tidy {ko_path.name[:2]}`",
+        )
+        for i in unsorted_metadata(ko_path)
+    ]
+    return sorted(problems, key=lambda p: p.cell)
 
 
 def stamp(ko_path: Path, cells: Sequence[int], en_dir: Path = EN_DIR) -> list[str]:
@@ -433,6 +463,8 @@ def _parser() -> argparse.ArgumentParser:
     stp = sub.add_parser("stamp", help="record that Korean cells translate the current English cells")
     stp.add_argument("number", metavar="NN", help="lesson number, e.g. 03")
     stp.add_argument("cells", nargs="+", type=int, metavar="CELL", help="0-based Korean cell numbers")
+    tdy = sub.add_parser("tidy", help="rewrite Korean lessons with their cell metadata in sorted order")
+    tdy.add_argument("numbers", nargs="+", metavar="NN", help="lesson numbers, e.g. 03")
     return parser
 
 
@@ -447,6 +479,14 @@ def main(argv: list[str]) -> int:
             KO_DIR.mkdir(exist_ok=True)
             write_lesson(skeleton(jupytext.read(en_path)), ko_path, en_path)
             print(f"wrote {ko_path.relative_to(ROOT)}: translate its markdown cells, comments and strings")
+        return 0
+    if args.command == "tidy":
+        for number in args.numbers:
+            ko_path = lesson_path(number, KO_DIR)
+            cells = unsorted_metadata(ko_path)
+            if cells:
+                write_lesson(jupytext.read(ko_path), ko_path, english_of(ko_path))
+            print(f"{ko_path.relative_to(ROOT)}: {len(cells)} cell(s) rewritten with sorted metadata")
         return 0
     if args.command == "stamp":
         for line in stamp(lesson_path(args.number, KO_DIR), args.cells):

@@ -121,7 +121,7 @@ print(f"attn_lib 가져오기 성공; 2x3 텐서의 모양은 {tuple(x.shape)}")
 # 수 있습니다(이 셀의 출력은 위젯의 출력처럼 달라도 *괜찮은* 몇 안 되는 출력이고, 자동 테스트도 이 셀은
 # 건너뜁니다). 마지막 열은 각 버전이 충분히 새로운지 알려 줍니다.
 
-# %% tags=["nbval-ignore-output"] en="f4bf13b948"
+# %% en="f4bf13b948" tags=["nbval-ignore-output"]
 def at_least(version: str, minimum: tuple[int, int]) -> str:
     """버전 문자열이 (major, minor) >= minimum으로 시작하면 'OK'."""
     found = tuple(int(n) for n in re.findall(r"\d+", version)[:2])
@@ -179,7 +179,7 @@ print(f"e = {math.e:.3f}")
 # 누르세요). 손을 떼면 그림이 다시 그려집니다. −4, 그다음 +4를 해 보세요. A의 가중치는 어디로 가고, B, C,
 # D에는 무슨 일이 일어나나요?
 
-# %% tags=["nbval-ignore-output"] en="0ab8be5027"
+# %% en="0ab8be5027" tags=["nbval-ignore-output"]
 score_w = widgets.FloatSlider(
     value=0.0,
     min=-4.0,

@@ -384,7 +384,7 @@ print("1/√2 스케일을 쓴 출력 (가중치가 더 평평해서 평균 (1.5
 # - 네 밸류를 꼭짓점으로 하는 사각형(볼록 껍질(convex hull)) 밖으로 출력을 내보낼 수 있나요? 예를 들어
 #   다리 5개에 닿을 수 있나요?
 
-# %% tags=["nbval-ignore-output"] en="7e38d3cbd8"
+# %% en="7e38d3cbd8" tags=["nbval-ignore-output"]
 angle_w = widgets.IntSlider(
     value=30, min=0, max=355, step=5, description="각도 (°)", continuous_update=False
 )

@@ -529,7 +529,7 @@ print("softmax((x W_q) Kᵀ / √d_k) == softmax((x W_q/√d_k) Kᵀ): 반올림
 # 표본의 그래디언트 크기 $\|J\|_F$(별)를 9절과 같은 중앙값 곡선(여기서는 표본 200개)과 비교합니다.
 # "표본" 상자는 다른 무작위 쿼리와 키를 고릅니다.
 
-# %% tags=["nbval-ignore-output"] en="53486ce6d7"
+# %% en="53486ce6d7" tags=["nbval-ignore-output"]
 d_k_slider = widgets.SelectionSlider(
     options=list(SCALING_DK_CHOICES), value=16, description="d_k", continuous_update=False
 )

@@ -485,7 +485,7 @@ plt.show()
 # 다음 키(위 대각선)에 둔 평균 가중치입니다. 정확한 숫자는 학습 중 CPU의 반올림에 따라 달라지므로, 셀은
 # 숫자를 보여 주기만 하고 반드시 성립해야 하는 것만 단언(assert)합니다.
 
-# %% tags=["nbval-ignore-output"] en="e80faeccf2"
+# %% en="e80faeccf2" tags=["nbval-ignore-output"]
 trained = train_neighbour_heads(seed=0, steps=300)
 print(f"학습 손실: 첫 단계 {trained['losses'][0]:.2f}, 마지막 단계 {trained['losses'][-1]:.4f}")
 print("읽기 정확도:", {k: f"{v:.0%}" for k, v in trained["accuracy"].items()})
@@ -568,7 +568,7 @@ plt.show()
 # %% [markdown] en="6d4663d9cc"
 # 이제 헤드 수와 헤드를 골라 보세요. 맵 아래의 띠는 그 헤드가 q와 k의 32개 특징 중 어느 것을 읽는지 보여 줍니다.
 
-# %% tags=["nbval-ignore-output"] en="546090b85e"
+# %% en="546090b85e" tags=["nbval-ignore-output"]
 heads_dd = widgets.Dropdown(
     options=[h for h in (1, 2, 4, 8) if HEAD_MAP_D_MODEL % h == 0], value=4, description="num_heads"
 )

@@ -535,7 +535,7 @@ print(f"행별 최대 가중치의 헤드·행 평균: {real_rows.amax(-1).mean(
 fig = plot_encoder_attention(maps, labels, sentence=0, token=2, layer=0, head=0)
 plt.show()
 
-# %% tags=["nbval-ignore-output"] en="1024fdad04"
+# %% en="1024fdad04" tags=["nbval-ignore-output"]
 sentence_w = widgets.Dropdown(options=[(s, b) for b, s in enumerate(sentences)], description="문장")
 token_w = widgets.IntSlider(value=2, min=0, max=T - 1, description="토큰 위치", continuous_update=False)
 layer_w = widgets.ToggleButtons(options=[(f"층 {i}", i) for i in range(len(maps))], description="층")

@@ -666,7 +666,7 @@ for causal_on in (True, False):
         print("인과 마스크 끔: 단계 1..5에서 앞쪽 행의 최대 변화:", [round(c, 2) for c in change_t])
 assert largest_change[True] < 1e-6 < 0.1 < largest_change[False]
 
-# %% tags=["nbval-ignore-output"] en="5d2a12d797"
+# %% en="5d2a12d797" tags=["nbval-ignore-output"]
 step_w = widgets.IntSlider(
     value=0, min=0, max=generated_input.shape[1] - 1, description="단계 t", continuous_update=False
 )

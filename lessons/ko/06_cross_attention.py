@@ -715,7 +715,7 @@ fig = plot_cross_attention_row(
 )
 plt.show()
 
-# %% tags=["nbval-ignore-output"] en="403aff684b"
+# %% en="403aff684b" tags=["nbval-ignore-output"]
 alignments = {True: align_masked, False: align_nomask}  # 각각 (B, 1, T, S), 패딩 위치에 쓰레기 값 "Hund"
 words_at = [" / ".join(dict.fromkeys(t[i] for t in target_sentences)) for i in range(T)]  # "saw / see"
 sentence_w = widgets.ToggleButtons(

@@ -107,7 +107,7 @@ assert score_memory(4096, 4096, num_heads=H)["explicit"] == 1 * H * 4096 * 4096 
 # 32 GiB가 필요합니다. 대부분의 노트북 메모리보다 큽니다. 이 기계의 메모리에는 들어갈까요? 아래 셀은 기계의 RAM을
 # 읽습니다(따라서 출력은 기계마다 다릅니다).
 
-# %% tags=["nbval-ignore-output"] en="fc712db3f1"
+# %% en="fc712db3f1" tags=["nbval-ignore-output"]
 try:
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")  # 물리 메모리의 바이트 수
 except (ValueError, OSError, AttributeError):  # 이 시스템에서는 알 수 없음
@@ -147,7 +147,7 @@ assert step_cost(2048, 4, 64)["intensity"] < 1.5 < 8 < step_cost(2048, 256, 64)[
 # 텐서에 대한 호출(할 일이 없을 때 PyTorch 호출 하나의 비용). 측정한 시간이므로 출력은 실행할 때마다 바뀌고, 주장은
 # 단언으로 확인합니다.
 
-# %% tags=["nbval-ignore-output"] en="2de6f7aa2d"
+# %% en="2de6f7aa2d" tags=["nbval-ignore-output"]
 T_k, C = 2048, 4
 k, v = torch.randn(2, 1, 4, T_k, 64).unbind(0)  # 각각 (B, H, T_k, Dh) = (1, 4, 2048, 64)
 per_step = {}
@@ -309,7 +309,7 @@ print("lse가 마스킹된 점수의 torch.logsumexp와 같음 (assert_close로 
 # B_k = C개의 타일입니다. T = 1024, 헤드 4개에서 잽니다(명시적 점수는 16 MiB). 3번 실행 중 가장 빠른 것이며, 측정한
 # 값이므로 출력은 실행할 때마다 바뀝니다.
 
-# %% tags=["nbval-ignore-output"] en="7ed7e8e304"
+# %% en="7ed7e8e304" tags=["nbval-ignore-output"]
 T = 1024
 q, k, v = torch.randn(3, 1, 4, T, 64).unbind(0)  # 각각 (1, 4, 1024, 64)
 chunk_sizes = [4, 16, 64, 256, 1024]
@@ -365,7 +365,7 @@ plt.show()
 # 점수 블록 하나)과 측정한 최대치를 나란히 보여 줍니다. 양 극단을 모두 해 보세요: B_q = B_k = 16(작은 블록, 많은 스텝)과
 # 1024(블록 하나: 다시 명시적 계산).
 
-# %% tags=["nbval-ignore-output"] en="0e6bf3d1b4"
+# %% en="0e6bf3d1b4" tags=["nbval-ignore-output"]
 qw, kw, vw = torch.randn(3, 1, 8, 1024, 64).unbind(0)  # 각각 (1, 8, 1024, 64)
 with torch.no_grad():
     fused_w = median_time(lambda: F.scaled_dot_product_attention(qw, kw, vw))
@@ -395,7 +395,7 @@ display(widgets.VBox([widgets.HBox([block_q_slider, block_k_slider]),
 # T = 256 … 2048, 헤드 4개로 잽니다(3번 중 가장 빠른 것, 즉 다른 프로그램의 방해를 가장 덜 받은 실행입니다. 측정한
 # 값이므로 출력은 실행할 때마다 바뀝니다).
 
-# %% tags=["nbval-ignore-output"] en="e9897fe3c3"
+# %% en="e9897fe3c3" tags=["nbval-ignore-output"]
 lengths = [256, 512, 1024, 2048]
 methods = {
     "explicit (attn_lib)": lambda q, k, v: scaled_dot_product_attention(q, k, v)[0],
@@ -515,7 +515,7 @@ print("완전히 마스킹된 쿼리 3의 그래디언트가 정확히 0:", bool
 # T = 1024, 헤드 8개에서 순전파(forward pass) + 역전파 한 번의 최대 메모리를, 그래디언트까지 포함해 잽니다(측정한 값이므로
 # 출력은 비교하지 않고, 비율을 단언합니다).
 
-# %% tags=["nbval-ignore-output"] en="bb5230a2e4"
+# %% en="bb5230a2e4" tags=["nbval-ignore-output"]
 T = 1024
 q, k, v = (t.requires_grad_() for t in torch.randn(3, 1, 8, T, 64).unbind(0))  # 각각 (1, 8, 1024, 64)
 d_out = torch.randn(1, 8, T, 64)
@@ -612,7 +612,7 @@ for kv_heads, name in [(32, "멀티헤드 (K/V 헤드 32개)"), (8, "그룹 쿼�
 # 1 + 2 + … + n개). 캐시된 키 t개에 대한 쿼리 하나를 측정합니다(헤드 8개, 7번 중 가장 빠른 것. 측정한 값이므로 출력은
 # 비교하지 않습니다).
 
-# %% tags=["nbval-ignore-output"] en="66c5eaa62c"
+# %% en="66c5eaa62c" tags=["nbval-ignore-output"]
 cache_lengths = [2048, 4096, 8192, 16384]
 step_seconds = []
 with torch.no_grad():

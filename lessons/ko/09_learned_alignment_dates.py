@@ -138,7 +138,7 @@ torch.manual_seed(0)
 model = Transformer(D.SOURCE_VOCAB_SIZE, D.TARGET_VOCAB_SIZE, **CONFIG)
 print(f"{sum(p.numel() for p in model.parameters()):,d} 개 파라미터")
 
-# %% tags=["nbval-ignore-output"] en="dae357db7b"
+# %% en="dae357db7b" tags=["nbval-ignore-output"]
 STEPS, BATCH = 600, 64
 data_gen = torch.Generator().manual_seed(0)
 start, cpu_start = time.perf_counter(), time.process_time()
@@ -174,7 +174,7 @@ print("마지막 손실이 첫 손실의 1/100 미만:", history[-1] < history[0
 # 성립해야 하는 것을 단언으로 확인합니다: 전체 형식에서 99 % 이상(저장된 실행은 전부 또는 거의 전부 맞힘), 모든
 # 형식 각각에서 97 % 이상.
 
-# %% tags=["nbval-ignore-output"] en="bf3c33dcba"
+# %% en="bf3c33dcba" tags=["nbval-ignore-output"]
 held_out = D.held_out_batch(held_dates[:500])
 correct = D.correct_rows(model, held_out)
 accuracy = D.accuracy_per_format(correct, held_out)
@@ -236,7 +236,7 @@ print("여섯 형식 모두 정답:", all(r["output"] == sample_date.isoformat()
 # 평균합니다. 답이 어디 있는지와 무관하게 어텐션을 두는 헤드가 얻을 값입니다. 홀드아웃 예제 300개(날짜 50개 × 형식
 # 6개)로 잽니다.
 
-# %% tags=["nbval-ignore-output"] en="93903f748a"
+# %% en="93903f748a" tags=["nbval-ignore-output"]
 probe = D.held_out_batch(held_dates[:50])
 table = D.span_share_table(model, probe)
 share, baseline = table["share"], table["baseline"]
@@ -262,7 +262,7 @@ print("마지막 층의 가장 좋은 헤드 > 기준선의 2.5배, 그리고 > 
 # `D.ablate_heads`는 헤드 하나의 출력을 W^O 앞에서 0으로 만들고(forward hook을 쓰며 가중치는 그대로 둡니다), 한 번에
 # 헤드 하나씩 끄면서 정확 일치를 다시 잽니다. 대조를 위해 한 층의 헤드 네 개를 한꺼번에 끈 경우도 잽니다.
 
-# %% tags=["nbval-ignore-output"] en="d8ac603cbc"
+# %% en="d8ac603cbc" tags=["nbval-ignore-output"]
 full = D.accuracy_per_format(D.correct_rows(model, probe), probe)["all"]
 ablated = D.ablation_table(model, probe, "cross")  # (층 수, H)
 whole_layer = []
@@ -339,7 +339,7 @@ plt.show()
 # 얼마나 필요할까요? 어떤 자리의 숫자를 쓰고 있는지는 위치 인코딩(positional encoding)으로도 알 수 있고, 숫자 자체는
 # 원문에서 옵니다. 어블레이션 도구로 답해 봅시다. 마지막 디코더 층의 셀프 어텐션 헤드를 하나씩 끕니다.
 
-# %% tags=["nbval-ignore-output"] en="256dff0235"
+# %% en="256dff0235" tags=["nbval-ignore-output"]
 self_ablated = D.ablation_table(model, probe, "decoder_self", layers=[last])  # (1, H): 층 하나, 헤드별
 print(f"디코더 층 {last}의 셀프 어텐션 헤드 하나를 껐을 때의 정확 일치 (%):", (100 * self_ablated[0]).tolist())
 assert float(self_ablated.min()) > 0.9, self_ablated
@@ -353,7 +353,7 @@ assert float(self_ablated.min()) > 0.9, self_ablated
 # 여섯 학습 형식은 모두 연도를 맨 앞(한국어)이나 맨 뒤에 둡니다. 연-월-일 순서에 슬래시를 쓴 `2019/03/25`는 새로운
 # 형식입니다. 문자는 모두 아는 것이지만 순서는 처음 봅니다.
 
-# %% tags=["nbval-ignore-output"] en="f3e2cb3475"
+# %% en="f3e2cb3475" tags=["nbval-ignore-output"]
 failure = run_date(model, "2019/03/25")
 print(failure["message"])
 assert failure["output"] != "2019-03-25", failure["message"]
@@ -377,7 +377,7 @@ print("모델이 2019/03/25를 틀림:", failure["output"] != "2019-03-25")
 # `the 3rd of july, 1969`, `1999년 12월 31일 금요일`, 틀린 요일(`Sun 25 Mar 19`), 처음 보는 형식(`25 Mar 2019`,
 # `25/3/2019`)을 입력해 보세요.
 
-# %% tags=["nbval-ignore-output"] en="1af2942a9b"
+# %% en="1af2942a9b" tags=["nbval-ignore-output"]
 text = widgets.Text(value="the 25th of march, 2019", description="날짜", continuous_update=False)
 layer_pick = widgets.Dropdown(options=[("디코더 층 0", 0), ("디코더 층 1", 1)], value=1, description="층")
 head_pick = widgets.Dropdown(options=[(f"헤드 {h}", h) for h in range(4)], value=best_head, description="헤드")

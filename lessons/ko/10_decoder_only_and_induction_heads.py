@@ -153,7 +153,7 @@ for row, p in zip(examples, periods.tolist(), strict=True):
 # 1에서 가장 좋은 헤드가 앞선 등장 뒤의 토큰에 두는 가중치입니다. CPU 스레드 하나로 전체 실행이 1분도 채 걸리지
 # 않습니다(셀이 시간을 출력합니다).
 
-# %% tags=["nbval-ignore-output"] en="e96671ee6a"
+# %% en="e96671ee6a" tags=["nbval-ignore-output"]
 STEPS, P = 800, 16
 probe, _ = make_repeated_segments(50, len(LM_ALPHABET), 2 * P, P, P, generator=torch.Generator().manual_seed(7))
 watched = {"step": [], "prev": [], "ind": []}
@@ -187,7 +187,7 @@ plt.show()
 # 손실이 가파르게 떨어지는 구간과 인덕션 점수가 오르는 시점이 겹칩니다. 정확히 언제인지는 한 번의 실행 결과이므로(다른
 # 기계는 다른 마지막 비트로 학습합니다), 아래 셀은 두 시점을 모두 재고 둘이 가깝다는 것만 단언합니다.
 
-# %% tags=["nbval-ignore-output"] en="a87fb79180"
+# %% en="a87fb79180" tags=["nbval-ignore-output"]
 smooth = [sum(losses[s - 25 : s]) / 25 for s in watched["step"]]  # 직전 25스텝의 평균 손실
 t_ind = next(s for s, v in zip(watched["step"], watched["ind"], strict=True) if v > 0.3)
 t_loss = next(s for s, v in zip(watched["step"], smooth, strict=True) if v < 2.0)
@@ -209,7 +209,7 @@ assert abs(t_ind - t_loss) <= 100, (t_ind, t_loss)
 # 문자를 얼마나 잘 예측하는지 알려 줍니다. 앞쪽 절반에서는 추측할 수밖에 없고, 반복 구간에서는 답이 문맥 안에
 # 있습니다.
 
-# %% tags=["nbval-ignore-output"] en="324e2d663e"
+# %% en="324e2d663e" tags=["nbval-ignore-output"]
 held_out, _ = make_repeated_segments(200, len(LM_ALPHABET), 2 * P, P, P, generator=torch.Generator().manual_seed(99))
 per_token = token_losses(model, held_out)  # (200, 31): 항목 t는 토큰 t + 1을 예측
 first, repeat = half_losses(per_token, P)
@@ -235,7 +235,7 @@ assert repeat < 0.25 * first, (first, repeat)  # 반복 구간은 문맥으로 �
 # 앞부분 전체에 가중치를 고르게 퍼뜨리는 헤드는 점선으로 표시한 기준선(여기서는 약 0.10과 0.04)을 얻습니다. 헤드는
 # 번호가 아니라 점수로 고릅니다. 다른 기계의 실행에서는 같은 역할이 다른 헤드에 갈 수 있기 때문입니다.
 
-# %% tags=["nbval-ignore-output"] en="a94fa21880"
+# %% en="a94fa21880" tags=["nbval-ignore-output"]
 with torch.no_grad():
     _, held_maps = model(held_out, need_weights=True)  # 2 x (200, 4, 32, 32)
 prev = torch.stack([previous_token_score(w).mean(0) for w in held_maps])  # (2, 4): 층 x 헤드
@@ -293,7 +293,7 @@ plt.show()
 # 돌아가야 합니다. 인덕션 헤드는 층 0이 쓴 것을 읽으므로 층 0을 꺼도 같아야 하고, 층 0의 이전 토큰 헤드만 꺼도 그중
 # 상당 부분이 설명되어야 합니다. 인덕션 헤드가 아닌 층 1의 헤드가 대조군입니다.
 
-# %% tags=["nbval-ignore-output"] en="3247a95ff9"
+# %% en="3247a95ff9" tags=["nbval-ignore-output"]
 curves = {"학습된 모델": per_token.mean(0)}
 runs = {
     "induction heads off": induction_heads,
@@ -347,7 +347,7 @@ plt.show()
 # (`attn_lib.lm.induction_targets`). 각 행에는 모델이 추측한 다음 문자가 레이블로 붙습니다. 반복되는 구절(`the cat sat.
 # the cat sat.`), 반복이 없는 구절, 중간에 오타가 있는 반복을 넣어 보세요.
 
-# %% tags=["nbval-ignore-output"] en="5a37090c9f"
+# %% en="5a37090c9f" tags=["nbval-ignore-output"]
 text = widgets.Text(value="the cat sat. the cat sat.", description="프롬프트", continuous_update=False)
 head_options = [(f"층 {layer}, 헤드 {h}" + (f" ({roles[layer, h]})" if (layer, h) in roles else ""), (layer, h))
                 for layer in range(2) for h in range(4)]  # fmt: skip

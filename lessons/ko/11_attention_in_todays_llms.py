@@ -206,7 +206,7 @@ models = {kind: train_positional(kind) for kind in VARIANTS}
 table = {kind: {T: repeat_accuracy(mdl, T) for T in (32, 64, 128)} for kind, mdl in models.items()}
 train_seconds = time.perf_counter() - t0
 
-# %% tags=["nbval-ignore-output"] en="41acdad314"
+# %% en="41acdad314" tags=["nbval-ignore-output"]
 print(f"모델 4개 학습 {train_seconds:.0f}초; 반복 구간의 정확도 (본 = 학습 때 본 위치, 새 = 처음 보는 위치; 우연 ≈ {1 / V:.0%})")
 print(f"{'위치 방식':<17}{'T=32 본':>11}{'T=64 본':>11}{'T=64 새':>10}{'T=128 본':>12}{'T=128 새':>11}")
 for kind, row in table.items():
@@ -305,7 +305,7 @@ t0 = time.perf_counter()
 gqa_loss = {(h_kv, seed): train_gqa(h_kv, seed)[1] for h_kv in (4, 2, 1) for seed in (0, 1)}
 gqa_seconds = time.perf_counter() - t0
 
-# %% tags=["nbval-ignore-output"] en="214fc66632"
+# %% en="214fc66632" tags=["nbval-ignore-output"]
 print(f"모델 6개 학습 {gqa_seconds:.0f}초; 반복된 토큰에서의 손실 (균등 추측: {math.log(V):.2f})")
 for h_kv, label in ((4, "MHA (KV 헤드 4개)"), (2, "GQA (KV 헤드 2개)"), (1, "MQA (KV 헤드 1개)")):
     runs = [gqa_loss[(h_kv, seed)] for seed in (0, 1)]
@@ -334,7 +334,7 @@ print("250스텝 뒤 MHA의 평균 손실이 MQA보다 0.3 이상 낮음:", True
 # 헤드 32개, 층 32개, 128차원 헤드, 16비트 숫자인 모델에서 KV 헤드 수를 골라 보세요. 막대는 8192토큰짜리 대화의 캐시를
 # 보여 줍니다(로직은 `attn_lib.widgets.plot_kv_cache_memory`).
 
-# %% tags=["nbval-ignore-output"] en="cde2ac0da1"
+# %% en="cde2ac0da1" tags=["nbval-ignore-output"]
 kv_slider = widgets.SelectionSlider(options=[1, 2, 4, 8, 16, 32], value=8, description="KV 헤드",
                                     continuous_update=False)
 
@@ -393,7 +393,7 @@ plt.show()
 # 슬라이더(slider)를 움직여 보세요. 오른쪽 맵이 마지막 층이 볼 수 있는 범위입니다. Mistral 7B의 w = 4096과 32개 층은
 # 약 131 000 위치 앞까지 닿습니다. 층 하나하나는 4096개만 보는데도 말입니다.
 
-# %% tags=["nbval-ignore-output"] en="6ec4d588f0"
+# %% en="6ec4d588f0" tags=["nbval-ignore-output"]
 w_slider = widgets.IntSlider(value=3, min=1, max=8, description="윈도 w", continuous_update=False)
 l_slider = widgets.IntSlider(value=2, min=1, max=6, description="층 수 L", continuous_update=False)
 
@@ -458,7 +458,7 @@ with torch.no_grad():
     t_full = best_time(lambda: torch.nn.functional.scaled_dot_product_attention(qs, ks, vs, attn_mask=full_mask))
     t_band = best_time(lambda: sliding_window_attention(qs, ks, vs, 128))
 
-# %% tags=["nbval-ignore-output"] en="74b52ae81a"
+# %% en="74b52ae81a" tags=["nbval-ignore-output"]
 print(f"마스크를 쓴 전체 T×T: {t_full * 1e3:.0f} ms | 띠: {t_band * 1e3:.0f} ms | 비율 {t_full / t_band:.1f}× "
       f"(점수 쌍: {4096 / (2 * 128):.0f}배 적음)")
 
@@ -570,5 +570,5 @@ check_window_mask(my_window_mask)
 #
 # </details>
 
-# %% tags=["nbval-ignore-output"] en="646b78efcb"
+# %% en="646b78efcb" tags=["nbval-ignore-output"]
 print(f"수업 실행 시간 약 {time.perf_counter() - LESSON_START:.0f}초")
