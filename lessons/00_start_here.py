@@ -21,7 +21,7 @@
 # %% [markdown]
 # # 00 · Start here
 #
-# Welcome! This short lesson shows how the course works, so that the next eight lessons can
+# Welcome! This short lesson shows how the course works, so that the next eleven lessons can
 # be about attention and nothing else. It takes about ten minutes.
 #
 # **Learning goals.** After this lesson you can
@@ -56,7 +56,10 @@
 # | 05 | `05_masking_and_decoder_self_attention` | the causal mask: no position sees the future |
 # | 06 | `06_cross_attention` | the decoder reads the encoder: queries from one sequence, keys and values from another |
 # | 07 | `07_tiny_transformer` | train a tiny encoder–decoder on your CPU and look inside its attention |
-# | 08 | `08_efficient_attention` | what attention costs, the KV cache, and attention in chunks |
+# | 08 | `08_efficient_attention` | what attention costs: FLOPs against bytes moved, tiling queries × keys, the backward pass, the KV cache |
+# | 09 | `09_learned_alignment_dates` | a tiny translator: cross-attention learns which source span each output reads |
+# | 10 | `10_decoder_only_and_induction_heads` | decoder-only language models, and heads that learn to copy: induction heads |
+# | 11 | `11_attention_in_todays_llms` | the attention of today's LLMs: RoPE, grouped-query / multi-query attention, sliding windows |
 #
 # Take them in order: each lesson uses what the previous ones built. You need Python and a
 # little linear algebra (vectors, dot products, matrix products); no GPU.
@@ -209,7 +212,7 @@ display(widgets.VBox([score_w, view]))
 # %% [markdown]
 # ## 5. How exercises report
 #
-# Lessons 01–07 end with a few exercises: you write a small function `my_...`, and the cell
+# Lessons 01–11 end with a few exercises: you write a small function `my_...`, and the cell
 # below it checks your function on the spot. The check calls it on several inputs (random
 # ones from a fixed seed, a batch, length 1, a fully masked row, ...) and compares every result
 # with `attn_lib`. It answers with a coloured box:
@@ -329,7 +332,7 @@ print("torch.nn.MultiheadAttention (True = blocked):\n", attn_lib.to_torch_mha_m
 # %% [markdown]
 # ## Summary
 #
-# - The course has nine lessons, 00 to 08; take them in order. The code you build is the
+# - The course has twelve lessons, 00 to 11; take them in order. The code you build is the
 #   library `attn_lib`; each lesson derives a piece, checks it against the library, then
 #   imports it.
 # - **Shift+Enter** runs a cell; **Run All** runs a lesson; **Restart Kernel and Run All**

@@ -73,7 +73,7 @@ print("torch", torch.__version__)
 # ## 1. Self-attention: Q = K = V = x
 #
 # We need sentences a person can read. A tiny word vocabulary will do; token id 0 is
-# reserved for padding (section 6).
+# reserved for padding (section 7).
 
 # %%
 vocab = ["<pad>", "the", "a", "cat", "dog", "sat", "ran", "on", "mat", "fast"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from ..i18n import _
+
 
 def _check_finite_number(name: str, value: object) -> float:
     import math
@@ -123,13 +125,16 @@ def static_text(box) -> str:
     if not any(isinstance(w, Output) for w in parts):
         bars = [w for w in parts if isinstance(w, (IntProgress, FloatProgress))]
         if bars:
-            return f"[progress bar: {bars[0].description or 'progress'}; it moves while the cell runs]"
+            name = bars[0].description or _("progress")
+            return _("[progress bar: {name}; it moves while the cell runs]").format(name=name)
     controls = [
         t for w in parts if not isinstance(w, (IntProgress, FloatProgress)) and (t := _control_text(w))
     ]
-    settings = ", ".join(controls) if controls else "no controls"
-    kind = "interactive figure" if any(isinstance(w, Output) for w in parts) else "widget"
-    return f"[{kind}: {settings}; run the notebook to use the controls]"
+    settings = ", ".join(controls) if controls else _("no controls")
+    if any(isinstance(w, Output) for w in parts):
+        text = _("[interactive figure: {settings}; run the notebook to use the controls]")
+        return text.format(settings=settings)
+    return _("[widget: {settings}; run the notebook to use the controls]").format(settings=settings)
 
 
 def install_static_views() -> bool:

@@ -18,10 +18,10 @@
 #     version: 3.11.7
 # ---
 
-# %% [markdown] en="f5d4e2c12d"
+# %% [markdown] en="5683adebb6"
 # # 00 · 여기서 시작하세요
 #
-# 환영합니다! 이 짧은 수업(lesson)은 강좌가 어떻게 돌아가는지 보여 줍니다. 그래야 다음 여덟 수업은 오로지
+# 환영합니다! 이 짧은 수업(lesson)은 강좌가 어떻게 돌아가는지 보여 줍니다. 그래야 다음 열한 수업은 오로지
 # 어텐션(attention)만 다룰 수 있습니다. 약 10분 걸립니다.
 #
 # **학습 목표(learning goals).** 이 수업을 마치면 다음을 할 수 있습니다.
@@ -33,7 +33,7 @@
 # 5. 연습 문제(exercise)의 결과 보고를 읽고, 수업을 배포된 상태로 되돌릴 수 있습니다.
 # 6. 강좌 전체가 기대는 규칙 하나를 말할 수 있습니다. 마스크(mask)에서 `True`는 "어텐션할 수 있음"을 뜻합니다.
 
-# %% [markdown] en="f1b6fd8e7e"
+# %% [markdown] en="a3121c21fa"
 # ## 1. 이 강좌는
 #
 # 트랜스포머는 **어텐션**으로 만들어집니다. 시퀀스(sequence)의 모든 위치가 다른 위치들을 보고, 거기서 찾은
@@ -55,7 +55,10 @@
 # | 05 | `05_masking_and_decoder_self_attention` | 인과 마스크(causal mask): 어떤 위치도 미래를 보지 않음 |
 # | 06 | `06_cross_attention` | 디코더(decoder)가 인코더를 읽음: 쿼리는 한 시퀀스에서, 키와 밸류는 다른 시퀀스에서 |
 # | 07 | `07_tiny_transformer` | CPU에서 작은 인코더–디코더를 학습(training)시키고 그 어텐션 들여다보기 |
-# | 08 | `08_efficient_attention` | 어텐션의 비용, KV 캐시(KV cache), 청크 단위 어텐션 |
+# | 08 | `08_efficient_attention` | 어텐션의 비용: FLOPs 대 메모리 이동량, 쿼리 × 키 타일링(tiling), 역전파, KV 캐시(KV cache) |
+# | 09 | `09_learned_alignment_dates` | 작은 번역기: 크로스 어텐션(cross-attention)이 출력마다 읽을 원문 구간을 배움 |
+# | 10 | `10_decoder_only_and_induction_heads` | 디코더 전용(decoder-only) 언어 모델, 그리고 복사를 배우는 헤드: 인덕션 헤드(induction head) |
+# | 11 | `11_attention_in_todays_llms` | 오늘날 LLM의 어텐션: RoPE, 그룹 쿼리 / 멀티 쿼리 어텐션(GQA/MQA), 슬라이딩 윈도 |
 #
 # 순서대로 보세요. 각 수업은 앞 수업들이 만든 것을 씁니다. 파이썬과 약간의 선형대수(벡터, 내적(dot product),
 # 행렬 곱)가 필요하고, GPU는 필요 없습니다.
@@ -207,10 +210,10 @@ display(widgets.VBox([score_w, view]))
 # `plot_softmax_demo`이고, `tests/`에 자기 테스트가 있는 평범한 함수(숫자가 들어가고 그림이 나옴)입니다. 위의
 # 첫 그림처럼 직접 호출할 수도 있습니다.
 
-# %% [markdown] en="de0c2bde5b"
+# %% [markdown] en="8e3bef64d3"
 # ## 5. 연습 문제의 결과 보고
 #
-# 수업 01–07은 연습 문제 몇 개로 끝납니다. 작은 함수 `my_...`를 작성하면, 그 아래 셀이 그 자리에서 함수를
+# 수업 01–11은 연습 문제 몇 개로 끝납니다. 작은 함수 `my_...`를 작성하면, 그 아래 셀이 그 자리에서 함수를
 # 확인합니다. 채점기(checker)는 여러 입력(고정된 시드의 무작위 입력, 배치(batch), 길이 1, 완전히 마스킹된 행,
 # ...)으로 함수를 호출하고 모든 결과를 `attn_lib`와 비교합니다. 답은 색깔 있는 상자로 옵니다.
 #
@@ -325,10 +328,10 @@ mask = attn_lib.causal_mask(3)  # (T_q, T_k) = (3, 3): 쿼리 i는 키 0..i에 �
 print("attn_lib (True = 어텐션할 수 있음):\n", mask)
 print("torch.nn.MultiheadAttention (True = 막힘):\n", attn_lib.to_torch_mha_mask(mask))
 
-# %% [markdown] en="21f4fa47d1"
+# %% [markdown] en="89fafc58fa"
 # ## 요약
 #
-# - 강좌는 00부터 08까지 아홉 수업으로 되어 있습니다. 순서대로 보세요. 여러분이 만드는 코드는 라이브러리
+# - 강좌는 00부터 11까지 열두 수업으로 되어 있습니다. 순서대로 보세요. 여러분이 만드는 코드는 라이브러리
 #   `attn_lib`입니다. 각 수업은 한 조각을 유도하고, 라이브러리와 대조한 뒤, 가져다 씁니다.
 # - **Shift+Enter**는 셀 하나를, **Run All**은 수업 전체를 실행합니다. 셀을 순서와 다르게 실행했다면
 #   **Restart Kernel and Run All**로 깨끗하게 시작하세요.

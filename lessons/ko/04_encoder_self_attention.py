@@ -73,11 +73,11 @@ torch.set_num_threads(1)  # 출력되는 합이 스레드 수에 따라 달라�
 torch.set_printoptions(precision=4, sci_mode=False)
 print("torch", torch.__version__)
 
-# %% [markdown] en="7d09c26457"
+# %% [markdown] en="7f0bde3d6c"
 # ## 1. 셀프 어텐션: Q = K = V = x
 #
 # 사람이 읽을 수 있는 문장이 필요합니다. 작은 단어 어휘(vocabulary)면 충분합니다. 토큰 id 0은
-# 패딩용으로 남겨 둡니다(6절).
+# 패딩용으로 남겨 둡니다(7절).
 
 # %% en="f4d49ad0bc"
 vocab = ["<pad>", "the", "a", "cat", "dog", "sat", "ran", "on", "mat", "fast"]
