@@ -18,7 +18,6 @@
 #     version: 3.11.7
 # ---
 
-
 # %% [markdown]
 # # 08 · What attention costs, and what really makes it cheap
 #
@@ -433,9 +432,10 @@ assert grow["torch fused"][1][-1] / grow["torch fused"][1][-2] < 2.5
 # %%
 fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9.5, 3.6))
 colours = {"explicit (attn_lib)": "#d55e00", "tiled_attention": "#e69f00", "torch fused": "#0072b2"}
+styles = {"explicit (attn_lib)": "o-", "tiled_attention": "s--", "torch fused": "^:"}  # not colour alone
 for name, (secs, peaks) in grow.items():
-    ax_t.loglog(lengths, [s * 1e3 for s in secs], "o-", color=colours[name], label=name)
-    ax_m.loglog(lengths, [p / MiB for p in peaks], "o-", color=colours[name], label=name)
+    ax_t.loglog(lengths, [s * 1e3 for s in secs], styles[name], color=colours[name], label=name)
+    ax_m.loglog(lengths, [p / MiB for p in peaks], styles[name], color=colours[name], label=name)
 ref = grow["torch fused"][0][-1] * 1e3
 ax_t.loglog(lengths, [ref * (T / lengths[-1]) ** 2 for T in lengths], "k--", lw=1, label="slope 2 (T²)")
 for ax in (ax_t, ax_m):

@@ -18,13 +18,6 @@
 #     version: 3.11.7
 # ---
 
-# %% en="setup"
-from attn_lib.i18n import set_language
-
-set_language("ko")
-
-# %% en="da39a3ee5e"
-
 # %% [markdown] en="2285427765"
 # # 08 · 어텐션의 비용, 그리고 무엇이 정말로 어텐션을 싸게 만드는가
 #
@@ -48,6 +41,11 @@ set_language("ko")
 #
 # 시간은 기계와 그 기계에서 함께 돌아가는 다른 작업에 따라 달라집니다. 측정한 시간이나 메모리를 출력하는 셀은 그렇다고
 # 밝히며, 그 주장은 셀 안에서 넉넉한 여유를 두고 단언합니다. 결론은 비율과, 시계에 의존하지 않는 검사에 근거합니다.
+
+# %% en="setup"
+from attn_lib.i18n import set_language
+
+set_language("ko")
 
 # %% en="673fcc7181"
 import itertools
@@ -419,12 +417,13 @@ assert grow["explicit (attn_lib)"][1][-1] / grow["explicit (attn_lib)"][1][-2] >
 assert grow["tiled_attention"][1][-1] / grow["tiled_attention"][1][-2] < 2.5  # O(T) 메모리
 assert grow["torch fused"][1][-1] / grow["torch fused"][1][-2] < 2.5
 
-# %% en="ea03904cfd"
+# %% en="e5dce82aaf"
 fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9.5, 3.6))
 colours = {"explicit (attn_lib)": "#d55e00", "tiled_attention": "#e69f00", "torch fused": "#0072b2"}
+styles = {"explicit (attn_lib)": "o-", "tiled_attention": "s--", "torch fused": "^:"}  # 색만으로 구분하지 않음
 for name, (secs, peaks) in grow.items():
-    ax_t.loglog(lengths, [s * 1e3 for s in secs], "o-", color=colours[name], label=name)
-    ax_m.loglog(lengths, [p / MiB for p in peaks], "o-", color=colours[name], label=name)
+    ax_t.loglog(lengths, [s * 1e3 for s in secs], styles[name], color=colours[name], label=name)
+    ax_m.loglog(lengths, [p / MiB for p in peaks], styles[name], color=colours[name], label=name)
 ref = grow["torch fused"][0][-1] * 1e3
 ax_t.loglog(lengths, [ref * (T / lengths[-1]) ** 2 for T in lengths], "k--", lw=1, label="기울기 2 (T²)")
 for ax in (ax_t, ax_m):
