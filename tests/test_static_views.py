@@ -23,6 +23,26 @@ NOTEBOOKS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb")) + sorted(
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
+def _prefixes(message: str) -> tuple[str, ...]:
+    """How a static view's text/plain starts, in every language of the catalogue (Korean lessons
+    store the Korean text): the part of ``message`` before its first placeholder."""
+    from attn_lib import i18n
+
+    before = i18n.get_language()
+    try:
+        found = []
+        for lang in i18n.LANGUAGES:
+            i18n.set_language(lang)
+            found.append(i18n._(message).split("{")[0])
+        return tuple(found)
+    finally:
+        i18n.set_language(before)
+
+
+FIGURE = _prefixes("[interactive figure: {settings}; run the notebook to use the controls]")
+PROGRESS = _prefixes("[progress bar: {name}; it moves while the cell runs]")
+
+
 def _name(path: Path) -> str:
     return str(path.relative_to(ROOT / "lessons"))
 
@@ -77,9 +97,9 @@ def test_every_widget_cell_shows_an_image_in_the_html_export(path, exporter):
     for index, cell in cells:
         part, text = rendered.get(cell.id, ""), _bundle_text(cell)
         where = f"cell {index} ({cell.source.strip().splitlines()[0]!r})"
-        if text.startswith("[progress bar:"):
+        if text.startswith(PROGRESS):
             continue  # a training progress bar: nothing to see without a kernel
-        if not text.startswith("[interactive figure:"):
+        if not text.startswith(FIGURE):
             wrong.append(
                 f"{where}: stored text {text[:60]!r} is a widget repr, not a static view (execute again)"
             )
