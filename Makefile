@@ -82,11 +82,19 @@ format: $(STAMP)
 
 test: lint test-native test-kernels
 
+# The library tests start no kernels and run on every CPU (pytest-xdist, -n auto); the lessons
+# under nbval and the browser suite each start kernels one at a time, in one process (two kernels
+# started at the same moment by two processes can race for the same port). Coverage adds up
+# over the first two runs (the library tests and the lessons' kernels).
+XDIST  := -n auto
 test-native: $(STAMP)
-	@echo "make test: native kernels (this machine's), with the browser suite"
-	$(FRESH_DATA) $(PY) -m pytest tests lessons $(NBVAL) \
-		--cov=attn_lib --cov-report=term-missing:skip-covered --cov-fail-under=90 \
-		$(PYTEST_ARGS)
+	@echo "make test: native kernels (this machine's): library tests, lessons under nbval, browser suite"
+	( $(FRESH_DATA) $(PY) -m pytest tests --ignore=tests/browser $(XDIST) -q \
+		--cov=attn_lib --cov-report= $(PYTEST_ARGS) )
+	( $(FRESH_DATA) $(PY) -m pytest lessons $(NBVAL) -q \
+		--cov=attn_lib --cov-append --cov-report=term-missing:skip-covered --cov-fail-under=90 \
+		$(PYTEST_ARGS) )
+	( $(FRESH_DATA) $(PY) -m pytest tests/browser $(PYTEST_ARGS) )
 
 # The Korean lessons (lessons/ko/) are nbval-checked in the native run only. Their code cells are
 # the English code (tests/test_korean_edition.py proves it), so the kernel dependence of every
@@ -95,8 +103,9 @@ test-native: $(STAMP)
 test-kernels: $(STAMP)
 	@for k in $(KERNELS); do \
 		echo "make test: library tests and every lesson under nbval with $$k"; \
-		( $(FRESH_DATA) env $$k $(PY) -m pytest tests lessons $(NBVAL) --ignore=tests/browser --ignore=lessons/ko \
-			-q -p no:cacheprovider \
+		( $(FRESH_DATA) env $$k $(PY) -m pytest tests --ignore=tests/browser $(XDIST) -q -p no:cacheprovider \
+			$(PYTEST_ARGS) ) || exit 1; \
+		( $(FRESH_DATA) env $$k $(PY) -m pytest lessons $(NBVAL) --ignore=lessons/ko -q -p no:cacheprovider \
 			$(PYTEST_ARGS) ) || exit 1; \
 	done
 
