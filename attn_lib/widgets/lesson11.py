@@ -60,7 +60,7 @@ def plot_receptive_field(seq_len: int, window: int, num_layers: int) -> Figure:
         )
     axes[0].set_ylabel(_("output position i"))
     cbar = fig.colorbar(im, ax=axes, ticks=[0.25, 0.75], fraction=0.04)
-    cbar.ax.set_yticklabels(["cannot reach", "can reach"])
+    cbar.ax.set_yticklabels([_("cannot reach"), _("can reach")])
     back = reach_back(window, num_layers)
     fig.suptitle(
         _(
