@@ -73,12 +73,12 @@ lab: $(STAMP)
 		$(JUPYTER_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check attn_lib tests lessons benchmarks
-	$(VENV)/bin/ruff format --check attn_lib tests benchmarks
+	$(VENV)/bin/ruff check attn_lib tests lessons benchmarks conftest.py
+	$(VENV)/bin/ruff format --check attn_lib tests benchmarks conftest.py
 
 format: $(STAMP)
-	$(VENV)/bin/ruff check --fix attn_lib tests lessons benchmarks
-	$(VENV)/bin/ruff format attn_lib tests benchmarks
+	$(VENV)/bin/ruff check --fix attn_lib tests lessons benchmarks conftest.py
+	$(VENV)/bin/ruff format attn_lib tests benchmarks conftest.py
 
 test: lint test-native test-kernels
 
