@@ -435,6 +435,22 @@ KEYBOARD_PREFERENCE = (
 )
 
 
+def _type_ahead_target(control: Any) -> str | None:
+    """The option a typed first letter moves a closed <select> to: the next one (after the selected
+    one, wrapping) whose first letter differs from the selected one's; None if every option starts
+    with the same letter (type-ahead then stays put, e.g. "decoder layer 0" / "decoder layer 1")."""
+    options = [o.replace("\xa0", " ").strip() for o in control.locator("option").all_text_contents()]
+    current = control.evaluate("(e) => e.selectedIndex")
+    if not options or not 0 <= current < len(options):
+        return None
+    first = options[current][:1].lower()
+    for step in range(1, len(options)):
+        option = options[(current + step) % len(options)]
+        if option[:1].lower() != first:
+            return option
+    return None
+
+
 # --------------------------------------------------------------------------- the checker
 
 
@@ -886,6 +902,9 @@ class NotebookChecker:
                     continue
                 area = self.page.locator(CELLS).nth(c["index"]).locator(".jp-Cell-outputArea")
                 if area.locator(CONTROLS[kind][0]).count() and self._control(area, kind, 0) is not None:
+                    control = self._control(area, kind, 0)
+                    if kind in ("dropdown", "select") and _type_ahead_target(control) is None:
+                        continue  # every option starts with the same letter: type-ahead cannot move it
                     self.operate(c["index"], area, kind, 0, change_timeout, keyboard=True)
                     return
         if self.report.widget_cells:
@@ -940,7 +959,7 @@ class NotebookChecker:
             # character (ArrowDown opens Chromium's picker instead, and the value stays).
             options = [o.replace("\xa0", " ") for o in control.locator("option").all_text_contents()]
             current = control.evaluate("(e) => e.selectedIndex")
-            target = options[(current + 1) % len(options)].strip() if options else ""
+            target = _type_ahead_target(control) or ""
             keys.type(target[:1] or " ")
             now = control.evaluate("(e) => e.selectedIndex >= 0 ? e.options[e.selectedIndex].text : ''")
             now = now.replace("\xa0", " ")
@@ -960,9 +979,11 @@ class NotebookChecker:
             old = control.input_value()
             if control.get_attribute("type") == "number":
                 keys.press("ArrowUp")
-            else:
+            else:  # what the mouse pass types too: input of the kind the widget expects (digits, words)
+                words = old.split()
+                suffix = f" {words[0]}" if len(words) > 1 else (old[:1] or "a")
                 keys.press("End")
-                keys.type(" a", delay=30)
+                keys.type(suffix, delay=30)
             keys.press("Tab" if kind == "textarea" else "Enter")
             return how + f"type: {old!r} -> {control.input_value()!r}"
         raise ValueError(f"unknown control kind {kind!r}")
