@@ -979,9 +979,8 @@ class NotebookChecker:
             old = control.input_value()
             if control.get_attribute("type") == "number":
                 keys.press("ArrowUp")
-            else:  # what the mouse pass types too: input of the kind the widget expects (digits, words)
-                words = old.split()
-                suffix = f" {words[0]}" if len(words) > 1 else (old[:1] or "a")
+            else:  # input of the kind the widget expects: a digit to digits, else a short word
+                suffix = old[:1] if old.isdigit() else " a"
                 keys.press("End")
                 keys.type(suffix, delay=30)
             keys.press("Tab" if kind == "textarea" else "Enter")
