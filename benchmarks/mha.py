@@ -37,11 +37,9 @@ def _torch_call(mha: nn.MultiheadAttention, x: torch.Tensor, need_weights: bool,
 def _parts(ours: MultiHeadAttention, x: torch.Tensor) -> dict[str, object]:
     """The three kernels a need_weights=False self-attention forward is made of, each alone."""
     B, T, D = x.shape
-    H = ours.num_heads
     weight, bias = ours._packed_qkv_params()
     with torch.inference_mode():
-        qkv = F.linear(x, weight, bias).view(B, T, 3, H, D // H).permute(2, 0, 3, 1, 4)  # (3, B, H, T, Dh)
-        q, k, v = qkv.unbind(0)
+        q, k, v = ours._project_qkv(x, x, x)  # (B, H, T, Dh) strided views, as the forward makes them
         heads = F.scaled_dot_product_attention(q, k, v)  # (B, H, T, Dh)
         merged = heads.transpose(1, 2).reshape(B, T, D)  # (B, T, D)
     out = ours.out_proj

@@ -901,8 +901,8 @@ class NotebookChecker:
                 if not (c["code"] and c["widgets"]):
                     continue
                 area = self.page.locator(CELLS).nth(c["index"]).locator(".jp-Cell-outputArea")
-                if area.locator(CONTROLS[kind][0]).count() and self._control(area, kind, 0) is not None:
-                    control = self._control(area, kind, 0)
+                control = self._control(area, kind, 0) if area.locator(CONTROLS[kind][0]).count() else None
+                if control is not None:
                     if kind in ("dropdown", "select") and _type_ahead_target(control) is None:
                         continue  # every option starts with the same letter: type-ahead cannot move it
                     self.operate(c["index"], area, kind, 0, change_timeout, keyboard=True)
