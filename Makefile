@@ -9,6 +9,7 @@
 #   make execute [NB=lessons/02_scaled_dot_product.py]   regenerate notebook outputs
 #   make bench  run the benchmarks (tables + plots under benchmarks/results/)
 #   make nbval-ko | execute-ko | test-browser-ko   every Korean lesson: nbval (3 kernel sets), execute, browser
+#   make catalogue   after changing a message in attn_lib: update the Korean catalogue, then compile it
 
 PYTHON ?= python3
 VENV   := .venv
@@ -34,10 +35,10 @@ KERNELS := "ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE" "ATEN_CPU_CAPABILIT
 FRESH_DATA = d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && export ATTN_COURSE_DATA_DIR="$$d" &&
 
 .PHONY: help venv lab test test-native test-kernels nbval nbval-ko execute-ko test-browser-ko lint format \
-	execute bench clean
+	execute bench catalogue clean
 
 help:
-	@sed -n '1,11p' Makefile
+	@sed -n '1,12p' Makefile
 
 venv: $(STAMP)
 
@@ -136,6 +137,18 @@ execute: $(STAMP)
 			--ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 $$nb ) || exit 1; \
 		$(PY) tools/tidy_notebook.py $$nb || exit 1; \
 	done
+
+# The message catalogue (attn_lib/i18n.py): extract every _("...")/N_/ngettext message of attn_lib
+# into the template, merge it into the Korean .po (new messages come in untranslated, with no fuzzy
+# guesses; removed ones are dropped), compile the .mo that ships. Translate the new entries in
+# attn_lib/locale/ko/LC_MESSAGES/attn_lib.po and run it again; tests/test_i18n.py names any left.
+PYBABEL := $(VENV)/bin/pybabel
+catalogue: $(STAMP)
+	$(PYBABEL) -q extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-default-keywords -w 100 \
+		--project=attn_lib -o attn_lib/locale/attn_lib.pot attn_lib
+	$(PYBABEL) -q update -i attn_lib/locale/attn_lib.pot -d attn_lib/locale -D attn_lib -l ko \
+		--no-fuzzy-matching --ignore-obsolete -w 100
+	$(PYBABEL) compile -d attn_lib/locale -D attn_lib -l ko --statistics
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

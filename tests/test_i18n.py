@@ -375,3 +375,70 @@ def test_library_figures_are_korean_and_render_without_missing_glyphs(caplog):
     ax = viz.plot_attention(torch.softmax(torch.randn(3, 4), dim=-1))
     assert (ax.get_title(), ax.get_xlabel()) == ("attention weights", "key position (attended to)")
     plt.close(ax.figure)
+
+
+def test_a_bold_korean_title_is_drawn_in_the_bold_face_without_a_fallback_warning(caplog):
+    """matplotlib logs 'findfont: Failed to find font weight bold for NanumGothic' without the bold face."""
+    set_language("ko")
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.set_title("굵은 제목: 어텐션", fontweight="bold")
+    try:
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, "matplotlib.font_manager"):
+            fig.savefig(io.BytesIO(), format="png")
+        fallbacks = [r.getMessage() for r in caplog.records if "Failed to find font weight" in r.getMessage()]
+        assert fallbacks == []
+        bold = font_manager.FontProperties(family=i18n.KOREAN_FONT_NAME, weight="bold")
+        found = font_manager.findfont(bold, fallback_to_default=False)
+        assert Path(found).resolve() == i18n.korean_font_path(bold=True)
+        assert i18n.korean_font_path(bold=True).name == "NanumGothicBold.ttf"
+    finally:
+        plt.close(fig)
+
+
+# ------------------------------------------------------------------ text tables
+
+
+@pytest.mark.parametrize(
+    ("text", "width"),
+    [("", 0), ("abc", 3), ("어텐션", 6), ("키 3", 4), ("RoPE 위치", 9), ("é", 1), ("e\u0301", 1), ("ｗ", 2)],
+)
+def test_display_width_counts_wide_characters_twice(text, width):
+    assert i18n.display_width(text) == width
+
+
+@pytest.mark.parametrize("align", ["<", ">", "^"])
+def test_pad_is_the_format_spec_for_english_text(align):
+    for text in ["", "a", "learned", "RoPE + window 8"]:
+        for width in [0, 3, 10, 17]:
+            assert i18n.pad(text, width, align) == format(text, f"{align}{width}")
+
+
+def test_pad_lines_up_korean_and_english_rows_in_display_columns():
+    rows = ["학습된 위치", "sinusoidal", "RoPE + 윈도 8", "x"]
+    padded = [i18n.pad(r, 16) + "|" for r in rows]
+    assert {i18n.display_width(p) for p in padded} == {17}
+    assert i18n.pad("키", 5, ">") == "   키" and i18n.pad("키", 5, "^") == " 키  "
+    assert i18n.pad(3.5, 5, ">") == "  3.5"  # str() of anything, as an f-string would
+    assert i18n.pad("어텐션 가중치", 4) == "어텐션 가중치"  # never cut
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"width": -1}, "width must be a non-negative int, got -1"),
+        ({"width": 2.0}, "width must be a non-negative int, got 2.0"),
+        ({"width": True}, "width must be a non-negative int, got True"),
+        ({"width": 4, "align": "left"}, "align must be one of '<', '>', '^', got 'left'"),
+    ],
+)
+def test_pad_refuses_a_bad_width_or_alignment(kwargs, match):
+    with pytest.raises(ValueError, match=re.escape(match)):
+        i18n.pad("a", **kwargs)
+
+
+def test_display_width_and_font_path_refuse_wrong_types():
+    with pytest.raises(TypeError, match="text must be a str, got int"):
+        i18n.display_width(3)
+    with pytest.raises(TypeError, match=re.escape("bold must be True or False, got 'yes'")):
+        i18n.korean_font_path(bold="yes")
