@@ -94,6 +94,7 @@ import torch
 from IPython.display import display
 
 import attn_lib
+from attn_lib.i18n import pad
 from attn_lib.widgets import plot_softmax_demo, softmax_demo
 
 default_threads = torch.get_num_threads()  # remembered for the environment check below
@@ -144,7 +145,7 @@ rows = [
     ("attn_lib from", os.path.dirname(attn_lib.__file__), ""),
 ]
 for name, value, verdict in rows:
-    print(f"{name:<18} {value:<12} {verdict}".rstrip())
+    print(f"{pad(name, 18)} {pad(value, 12)} {verdict}".rstrip())
 
 # %% [markdown]
 # ## 4. Moving a widget

@@ -84,7 +84,7 @@ from attn_lib.i18n import set_language
 
 set_language("ko")
 
-# %% en="be5f50f72d"
+# %% en="6e0407b456"
 import math
 import os
 import platform
@@ -98,6 +98,7 @@ import torch
 from IPython.display import display
 
 import attn_lib
+from attn_lib.i18n import pad
 from attn_lib.widgets import plot_softmax_demo, softmax_demo
 
 default_threads = torch.get_num_threads()  # 아래 환경 확인에서 쓰려고 기억해 둠
@@ -124,7 +125,7 @@ print(f"attn_lib 가져오기 성공; 2x3 텐서의 모양은 {tuple(x.shape)}")
 # 수 있습니다(이 셀의 출력은 위젯의 출력처럼 달라도 *괜찮은* 몇 안 되는 출력이고, 자동 테스트도 이 셀은
 # 건너뜁니다). 마지막 열은 각 버전이 충분히 새로운지 알려 줍니다.
 
-# %% en="f4bf13b948" tags=["nbval-ignore-output"]
+# %% en="97ad9ef580" tags=["nbval-ignore-output"]
 def at_least(version: str, minimum: tuple[int, int]) -> str:
     """버전 문자열이 (major, minor) >= minimum으로 시작하면 'OK'."""
     found = tuple(int(n) for n in re.findall(r"\d+", version)[:2])
@@ -148,7 +149,7 @@ rows = [
     ("attn_lib 위치", os.path.dirname(attn_lib.__file__), ""),
 ]
 for name, value, verdict in rows:
-    print(f"{name:<18} {value:<12} {verdict}".rstrip())
+    print(f"{pad(name, 18)} {pad(value, 12)} {verdict}".rstrip())
 
 # %% [markdown] en="fa09ea653e"
 # ## 4. 위젯 움직이기
