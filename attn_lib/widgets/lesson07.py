@@ -44,20 +44,30 @@ def run_reversal(
     if task not in ("reverse", "copy"):
         raise ValueError(f"task must be 'reverse' or 'copy', got {task!r}")
     if not isinstance(text, str):
-        return {"ok": False, "message": f"Please type digits (got {type(text).__name__})."}
+        return {
+            "ok": False,
+            "message": _("Please type digits (got {kind}).").format(kind=type(text).__name__),
+        }
     digits = "".join(text.split())
     if not digits:
-        return {"ok": False, "message": "Type a few digits, e.g. 31415926."}
+        return {"ok": False, "message": _("Type a few digits, e.g. 31415926.")}
     bad = sorted({c for c in digits if c not in "0123456789"})
     if bad:
         shown = " ".join(repr(c) for c in bad)
-        return {"ok": False, "message": f"Only the digits 0-9 are in the vocabulary; please remove {shown}."}
+        return {
+            "ok": False,
+            "message": _("Only the digits 0-9 are in the vocabulary; please remove {shown}.").format(
+                shown=shown
+            ),
+        }
     pe = getattr(getattr(model, "pos", None), "pe", None)
     limit = max_digits if pe is None else min(max_digits, pe.shape[0] - 2)
     if len(digits) > limit:
         return {
             "ok": False,
-            "message": f"{len(digits)} digits is too long for this demo; type at most {limit}.",
+            "message": _("{n} digits is too long for this demo; type at most {limit}.").format(
+                n=len(digits), limit=limit
+            ),
         }
     src = torch.tensor([encode(digits)])  # (1, S)
     ys = greedy_decode(model, src, len(digits) + 2, BOS, EOS)  # (1, 1 + n): BOS + output
@@ -75,7 +85,8 @@ def run_reversal(
     output = "".join(t for t in token_labels(out_tokens) if t.isdigit())
     expected = digits[::-1] if task == "reverse" else digits
     correct = output == expected and int(out_tokens[-1]) == EOS
-    message = f"{digits} -> {output}  ({'correct' if correct else 'expected ' + expected})"
+    verdict = _("correct") if correct else _("expected {expected}").format(expected=expected)
+    message = f"{digits} -> {output}  ({verdict})"
     if trained_lengths is not None and not trained_lengths[0] <= len(digits) <= trained_lengths[1]:
         lo, hi = trained_lengths
         message += _("\nNote: the model was trained on {lo}-{hi} digits only; you typed {digits}.").format(
@@ -143,8 +154,14 @@ def plot_reversal_attention(
         else _("wrong, expected {expected}").format(expected=result["expected"])
     )
     if title is None:
-        what = "cross-attention" if kind == "cross" else "self-attention"
-        title = f"decoder layer {shown} {what}: {result['source']} -> {result['output']} ({verdict})"
+        template = (
+            _("decoder layer {layer} cross-attention: {source} -> {output} ({verdict})")
+            if kind == "cross"
+            else _("decoder layer {layer} self-attention: {source} -> {output} ({verdict})")
+        )
+        title = template.format(
+            layer=shown, source=result["source"], output=result["output"], verdict=verdict
+        )
     fig.suptitle(_(title))
     fig.tight_layout()
     return fig

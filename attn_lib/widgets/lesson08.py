@@ -173,7 +173,7 @@ def plot_tile_choice(
         ax_m.bar(0, mem[part] / mib, bottom=bottom, color=colour, label=labels[part])
         bottom += mem[part] / mib
     ax_m.bar(1, peak_bytes / mib, color=GREEN, label=_("measured peak"))
-    ax_m.set_xticks([0, 1], ["predicted", "measured"], fontsize=8)
+    ax_m.set_xticks([0, 1], [_("predicted"), _("measured")], fontsize=8)
     ax_m.set_ylabel(_("memory (MiB)"))
     ax_m.set_title(
         _("memory: score block {format_bytes_scores}").format(

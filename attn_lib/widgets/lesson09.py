@@ -164,8 +164,8 @@ def plot_head_grid(
                 ax.set_yticklabels([])
     image = axes[0, 0].images[0]
     fig.colorbar(image, ax=axes, fraction=0.02, pad=0.01, label=_("attention weight"))
-    fig.supxlabel(xlabel)
-    fig.supylabel(ylabel)
+    fig.supxlabel(_(xlabel))
+    fig.supylabel(_(ylabel))
     fig.suptitle(_(title))
     return fig
 
@@ -273,8 +273,8 @@ def plot_one_head_per_format(runs: Sequence[dict], layer: int, head: int, title:
         ax.set_ylabel("")
     for ax in axes.flat[len(runs) :]:
         ax.axis("off")
-    fig.supxlabel("source character")
-    fig.supylabel("output being produced")
+    fig.supxlabel(_("source character"))
+    fig.supylabel(_("output being produced"))
     fig.colorbar(axes[0, 0].images[0], ax=axes, fraction=0.02, pad=0.01, label=_("attention weight"))
     fig.suptitle(_(title))
     return fig

@@ -123,8 +123,8 @@ def plot_lm_heads(
             if role is not None:
                 _frame(ax, _ROLE_COLOURS[role], _(role))
     fig.colorbar(axes[0, 0].images[0], ax=axes, fraction=0.02, pad=0.01, label=_("attention weight"))
-    fig.supxlabel("key position (attended to)")
-    fig.supylabel("query position (attending)")
+    fig.supxlabel(_("key position (attended to)"))
+    fig.supylabel(_("query position (attending)"))
     fig.suptitle(_(title))
     return fig
 

@@ -94,7 +94,7 @@ def plot_kv_cache_memory(
     if H % H_kv:
         raise ValueError(f"num_kv_heads={H_kv} must divide num_heads={H}")
     T = _check_positive_int("seq_len", seq_len)
-    variants = {f"MHA ({H} KV heads)": H, f"GQA ({H_kv})": H_kv, "MQA (1)": 1}
+    variants = {_("MHA ({H} KV heads)").format(H=H): H, f"GQA ({H_kv})": H_kv, "MQA (1)": 1}
     sizes = {k: kv_cache_bytes(num_layers, h, head_dim, bytes_per_element) * T for k, h in variants.items()}
     fig, ax = plt.subplots(figsize=(7, 3.4))
     colours = [ORANGE, BLUE, GREEN]
