@@ -48,6 +48,7 @@ import torch
 from IPython.display import display
 
 import attn_lib
+from attn_lib.i18n import pad
 from attn_lib.viz import plot_attention, plot_query_length
 from attn_lib.widgets import lookup_state, plot_soft_lookup
 
@@ -282,13 +283,20 @@ assert 0 < lost < len(directions)
 # %%
 direction = q / q.norm()  # (2,): the unit vector of q = (2, 1)
 print(f"equal weights: entropy ln 4 = {math.log(4):.3f};  plain mean of the values: {V.mean(0).tolist()}")
-print(f" length | {'weights (cat, bird, car, bike)':<30} | max weight | entropy | output (legs, wheels)")
+# pad(text, width): padded to `width` columns (a Hangul syllable takes two), so the table lines up in Korean too
+header = [
+    pad("length", 6, ">"),
+    pad("weights (cat, bird, car, bike)", 30),
+    pad("max weight", 10, ">"),
+    pad("entropy", 8, ">"),
+]
+print(" " + " | ".join([*header, "output (legs, wheels)"]))
 for L in (0.0, 0.5, 1.0, q_length, 5.0, 10.0, 20.0):
     w_L = attn_lib.softmax(K @ (L * direction), dim=-1)  # (T_k,)
     out_L = w_L @ V  # (d_v,)
     H = torch.special.entr(w_L).sum().item()  # −Σ w ln w, with 0·ln 0 = 0
     ws = " ".join(f"{x:.3f}" for x in w_L.tolist())
-    print(f" {L:6.3f} | {ws:<30} | {w_L.max().item():10.3f} | {H + 0.0:7.3f} | ({out_L[0].item():.3f}, {out_L[1].item():.3f})")
+    print(f" {L:6.3f} | {ws:<30} | {w_L.max().item():10.3f} | {H + 0.0:8.3f} | ({out_L[0].item():.3f}, {out_L[1].item():.3f})")
 
 # %% [markdown]
 # Read the table from top to bottom: the largest weight (always "cat") grows from 0.25 to

@@ -42,7 +42,7 @@ from attn_lib.i18n import set_language
 
 set_language("ko")
 
-# %% en="fb5ea3013c"
+# %% en="adbb5b51dc"
 import math
 
 import ipywidgets as widgets
@@ -51,6 +51,7 @@ import torch
 from IPython.display import display
 
 import attn_lib
+from attn_lib.i18n import pad
 from attn_lib.viz import plot_attention, plot_query_length
 from attn_lib.widgets import lookup_state, plot_soft_lookup
 
@@ -267,16 +268,23 @@ assert 0 < lost < len(directions)
 # 가중치가 "얼마나 퍼져 있는지"는 **엔트로피(entropy)** $H = -\sum_j w_j \ln w_j$ (단위 nat)로 잽니다.
 # 네 가중치가 같으면 $\ln 4 \approx 1.386$, 가중치 하나가 1이면 0입니다.
 
-# %% en="c454fc8479"
+# %% en="0c32c8b7d6"
 direction = q / q.norm()  # (2,): q = (2, 1)의 단위 벡터
 print(f"같은 가중치: 엔트로피 ln 4 = {math.log(4):.3f};  밸류의 단순 평균: {V.mean(0).tolist()}")
-print(f"   길이 | {'가중치 (cat, bird, car, bike)':<30} | 최대가중치 | 엔트로피 | 출력 (다리, 바퀴)")
+# pad(text, width): `width` 칸에 맞춰 공백을 채움(한글 한 글자는 두 칸), 그래서 한국어 표도 줄이 맞음
+header = [
+    pad("길이", 6, ">"),
+    pad("가중치 (cat, bird, car, bike)", 30),
+    pad("최대가중치", 10, ">"),
+    pad("엔트로피", 8, ">"),
+]
+print(" " + " | ".join([*header, "출력 (다리, 바퀴)"]))
 for L in (0.0, 0.5, 1.0, q_length, 5.0, 10.0, 20.0):
     w_L = attn_lib.softmax(K @ (L * direction), dim=-1)  # (T_k,)
     out_L = w_L @ V  # (d_v,)
     H = torch.special.entr(w_L).sum().item()  # −Σ w ln w, 0·ln 0 = 0으로 둠
     ws = " ".join(f"{x:.3f}" for x in w_L.tolist())
-    print(f" {L:6.3f} | {ws:<30} | {w_L.max().item():10.3f} | {H + 0.0:7.3f} | ({out_L[0].item():.3f}, {out_L[1].item():.3f})")
+    print(f" {L:6.3f} | {ws:<30} | {w_L.max().item():10.3f} | {H + 0.0:8.3f} | ({out_L[0].item():.3f}, {out_L[1].item():.3f})")
 
 # %% [markdown] en="07a86293c1"
 # 표를 위에서 아래로 읽어 보세요. 가장 큰 가중치(항상 "cat")는 0.25에서 1.000으로 커지고, 엔트로피는
