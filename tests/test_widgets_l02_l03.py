@@ -13,6 +13,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
+from attn_lib.i18n import display_width
 from attn_lib.widgets import (
     HEAD_MAP_D_MODEL,
     HEAD_MAP_TOKENS,
@@ -23,7 +24,7 @@ from attn_lib.widgets import (
     scaling_curves,
     scaling_demo,
 )
-from attn_lib.widgets.lesson02 import query_norm_spread
+from attn_lib.widgets.lesson02 import query_norm_spread, table_header
 from attn_lib.widgets.lesson03 import train_neighbour_heads
 
 
@@ -279,3 +280,51 @@ def test_plot_head_map_shows_head_dim_and_says_when_it_clamped():
     title = fig.axes[0].get_title()
     assert "head 2 of 4" in title and "= 8" in title
     assert "there is no head 7" in plot_head_map(4, 7).axes[0].get_title()
+
+
+# --- lesson 02's text tables: table_header -----------------------------------------------------------
+
+
+def _bars(line: str) -> list[int]:
+    """Display columns at which the '|' separators of a table line stand."""
+    return [display_width(line[:i]) for i, ch in enumerate(line) if ch == "|"]
+
+
+def test_table_header_lines_up_with_rows_formatted_with_the_same_widths():
+    header = table_header(
+        ("d_k", 4), [("unscaled", [("entropy", 8), ("grad", 9)]), ("scaled", [("entropy", 8)])]
+    )
+    title, labels = header.split("\n")
+    row = f"{16:4d} | {2.5:8.3f}  {3e-1:9.1e} | {2.4:8.3f}"
+    assert labels == " d_k |  entropy       grad |  entropy"
+    assert _bars(title) == _bars(labels) == _bars(row)
+    assert title.split("|")[1].strip() == "unscaled"  # centred over its group
+    assert len(labels) == len(row)  # right-aligned labels end where the numbers end
+
+
+def test_table_header_lines_up_korean_labels_by_display_columns():
+    header = table_header(
+        ("d_k", 4), [("스케일 없음", [("최대가중치", 10), ("엔트로피", 8)]), ("스케일", [("엔트로피", 8)])]
+    )
+    title, labels = header.split("\n")
+    row = f"{16:4d} | {0.5:10.3f}  {2.5:8.3f} | {2.4:8.3f}"
+    assert _bars(title) == _bars(labels) == _bars(row)
+    assert display_width(labels) == display_width(row)
+    assert len(labels) < len(row)  # by characters it would not line up: Hangul takes two columns
+
+
+def test_table_header_without_titles_is_one_line():
+    assert table_header(("d_k", 4), [("", [("scaled", 9)])]) == " d_k |    scaled"
+
+
+@pytest.mark.parametrize(
+    ("groups", "match"),
+    [
+        ([("", [("엔트로피", 7)])], "column label '엔트로피' takes 8 columns but its column is 7 wide"),
+        ([("a much longer title", [("x", 3)])], "group title 'a much longer title' takes 19 columns"),
+        ([("", [("x", 0)])], "the width of column 'x' must be a positive int, got 0"),
+    ],
+)
+def test_table_header_names_a_label_that_would_push_the_columns_out_of_line(groups, match):
+    with pytest.raises(ValueError, match=match):
+        table_header(("d_k", 4), groups)

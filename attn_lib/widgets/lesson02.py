@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-from ..i18n import _
+from ..i18n import _, display_width, pad
 from ..viz import SCALED_COLOUR, UNSCALED_COLOUR  # Okabe-Ito vermillion and blue: colour-blind safe
 from ._common import _check_positive_int
 
@@ -130,6 +132,53 @@ def query_norm_spread(
         "max_weight_scaled": torch.tensor(scaled_top, dtype=torch.float64),
         "max_weight_fixed_norm": torch.tensor(fixed_top, dtype=torch.float64),
     }
+
+
+def table_header(first: tuple[str, int], groups: Sequence[tuple[str, Sequence[tuple[str, int]]]]) -> str:
+    """The two header lines of a text table whose columns come in titled groups, lined up in any language.
+
+    ``first`` is the leading column's ``(label, width)``; each group is ``(title, [(label, width), ...])``.
+    Labels are right-aligned to their column (as numbers are), the columns of a group are joined by two
+    spaces, the groups by ``" | "``, and each title is centred over its group. A row formatted with the
+    same widths and separators lines up under it::
+
+        print(table_header(("d_k", 4), [("unscaled", [("entropy", 8), ("||J||_F", 9)])]))
+        print(f"{d:4d} | {entropy:8.3f}  {grad_norm:9.1e}")
+
+    Widths are display columns (:func:`attn_lib.i18n.pad`: a Hangul syllable takes two), so the same
+    call with Korean labels lines up too. A group whose titles are all ``""`` gives one line.
+
+    Raises:
+        ValueError: a label or title is wider than its column or group (it would push the columns
+            out of line), or a width is not a positive int.
+    """
+    first_label, first_width = first
+    heads, titles = [], []
+    for title, columns in groups:
+        cells = []
+        for label, width in columns:
+            if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+                raise ValueError(f"the width of column {label!r} must be a positive int, got {width!r}")
+            if display_width(label) > width:
+                raise ValueError(
+                    f"column label {label!r} takes {display_width(label)} columns but its column is {width} "
+                    "wide; widen the column (and the rows' format) to at least that"
+                )
+            cells.append(pad(label, width, ">"))
+        head = "  ".join(cells)
+        if display_width(title) > display_width(head):
+            raise ValueError(
+                f"group title {title!r} takes {display_width(title)} columns but its columns span "
+                f"{display_width(head)}; widen the group's columns"
+            )
+        heads.append(head)
+        titles.append(pad(title, display_width(head), "^"))
+    if display_width(first_label) > first_width:
+        raise ValueError(f"first column label {first_label!r} is wider than its width {first_width}")
+    lines = [" | ".join([pad(first_label, first_width, ">"), *heads])]
+    if any(title for title, _columns in groups):
+        lines.insert(0, " | ".join([" " * first_width, *titles]).rstrip())
+    return "\n".join(lines)
 
 
 def plot_scaling_demo(d_k: int, scaled: bool, seed: int = 0, num_keys: int = 16) -> Figure:

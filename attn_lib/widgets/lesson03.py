@@ -91,8 +91,9 @@ def plot_head_map(num_heads: int, head: int, seed: int = 0) -> Figure:
     H, Dh, D, h = r["num_heads"], r["head_dim"], r["d_model"], r["head"]
     fig, (ax_map, ax_strip) = plt.subplots(2, 1, figsize=(7.5, 6.4), gridspec_kw={"height_ratios": [6, 1]})
     words = r["tokens"]
-    title = f"head {h} of {H}: softmax(q_h·k_h / √{Dh}), head_dim = d_model / num_heads = {D}/{H} = {Dh}"
-    plot_attention(r["weights"], words, words, title=_(title), ax=ax_map)
+    title = _("head {h} of {H}: softmax(q_h·k_h / √{Dh}), head_dim = d_model / num_heads = {D}/{H} = {Dh}")
+    title = title.format(h=h, H=H, Dh=Dh, D=D)  # translated first, filled after (was looked up filled in)
+    plot_attention(r["weights"], words, words, title=title, ax=ax_map)
     if r["clamped"]:
         ax_map.set_title(
             _("(there is no head {head} with {H} heads; showing head {h})\n{title}").format(
