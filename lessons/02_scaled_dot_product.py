@@ -51,9 +51,10 @@ import torch.nn.functional as F
 from IPython.display import display
 
 import attn_lib
+from attn_lib.i18n import display_width, pad
 from attn_lib.viz import plot_attention, plot_scaling_curves, plot_score_variance, plot_temperature
 from attn_lib.widgets import SCALING_DK_CHOICES, plot_scaling_demo, scaling_curves, scaling_demo
-from attn_lib.widgets.lesson02 import query_norm_spread
+from attn_lib.widgets.lesson02 import query_norm_spread, table_header
 
 torch.manual_seed(0)
 torch.set_num_threads(1)  # printed sums do not depend on the thread count
@@ -297,10 +298,15 @@ plt.show()
 # %%
 demo_raw = scaling_demo(256, scaled=False, seed=0)  # one draw: q (1, 256), keys (1, 16, 256)
 demo_scaled = scaling_demo(256, scaled=True, seed=0)  # the same q and keys
-print("unscaled scores:", [round(v) for v in demo_raw["logits"][0].tolist()])
-print("unscaled weights:", [round(v + 0.0, 3) for v in demo_raw["weights"][0].tolist()])
-print("scaled scores  :", [round(v, 1) for v in demo_scaled["logits"][0].tolist()])
-print("scaled weights :", [round(v + 0.0, 3) for v in demo_scaled["weights"][0].tolist()])
+rows = [
+    ("unscaled scores", [round(v) for v in demo_raw["logits"][0].tolist()]),
+    ("unscaled weights", [round(v + 0.0, 3) for v in demo_raw["weights"][0].tolist()]),
+    ("scaled scores", [round(v, 1) for v in demo_scaled["logits"][0].tolist()]),
+    ("scaled weights", [round(v + 0.0, 3) for v in demo_scaled["weights"][0].tolist()]),
+]
+width = max(display_width(name) for name, _ in rows)  # in columns of a fixed-width font
+for name, values in rows:
+    print(f"{pad(name, width)}:", values)  # pad: like f"{name:<{width}}", and lines up Hangul too
 
 # %% [markdown]
 # Unscaled, the largest score beats the runner-up by more than ten, and $e^{10} \approx 22000$:
@@ -312,12 +318,14 @@ print("scaled weights :", [round(v + 0.0, 3) for v in demo_scaled["weights"][0].
 # - the **entropy** $-\sum_j p_j \ln p_j$ in nats: $\ln T_k = 2.77$ if uniform, 0 if one-hot.
 
 # %%
-for name, demo in [("unscaled", demo_raw), ("scaled", demo_scaled)]:
+runs = [("unscaled", demo_raw), ("scaled", demo_scaled)]
+width = max(display_width(name) for name, _ in runs)
+for name, demo in runs:
     p = demo["weights"][0]  # (16,)
     entropy = -(p * torch.log(p)).nansum()  # nansum: 0 · log 0 counts as 0
     torch.testing.assert_close(entropy, demo["entropy"][0])
     print(
-        f"{name:8s}: largest weight {p.max().item():.4f}, entropy {entropy.item():.4f} nats (uniform: 2.7726)"
+        f"{pad(name, width)}: largest weight {p.max().item():.4f}, entropy {entropy.item():.4f} nats (uniform: 2.7726)"
     )
 
 fig = plot_scaling_demo(256, scaled=False, seed=0)
@@ -346,14 +354,14 @@ plt.show()
 # only a few of its digits):
 
 # %%
-for name, demo in [("unscaled", demo_raw), ("scaled", demo_scaled)]:
+for name, demo in runs:
     z = demo["logits"][0].double()  # (16,)
     p = attn_lib.softmax(z, dim=-1)  # (16,)
     J_formula = torch.diag(p) - torch.outer(p, p)  # (16, 16)
     J_autograd = torch.autograd.functional.jacobian(lambda s: attn_lib.softmax(s, dim=-1), z)  # (16, 16)
     torch.testing.assert_close(J_formula, J_autograd)
     torch.testing.assert_close(J_formula.norm().float(), demo["grad_norm"][0])
-    print(f"{name:8s}: ||dp/dz||_F = {J_formula.norm().item():.3g}  (formula == autograd == grad_norm)")
+    print(f"{pad(name, width)}: ||dp/dz||_F = {J_formula.norm().item():.3g}  (formula == autograd == grad_norm)")
 
 # %% [markdown]
 # Those are the three numbers `scaling_demo` returns for every draw: `max_weight`,
@@ -366,13 +374,21 @@ for name, demo in [("unscaled", demo_raw), ("scaled", demo_scaled)]:
 # %%
 curves = scaling_curves(seed=0, num_keys=16, num_draws=1000)
 raw, sc = curves["unscaled"], curves["scaled"]
-print("         |            without scaling              |      with scaling (÷√d_k)")
-print(" d_k     | max weight  entropy  saturated  ||J||_F  | max weight  entropy  ||J||_F")
+# table_header (attn_lib.widgets.lesson02): the two header lines, each label over its column
+print(
+    table_header(
+        ("d_k", 4),
+        [
+            ("without scaling", [("max weight", 10), ("entropy", 8), ("saturated", 9), ("||J||_F", 9)]),
+            ("with scaling (÷√d_k)", [("max weight", 10), ("entropy", 8), ("||J||_F", 9)]),
+        ],
+    )
+)
 for i, d in enumerate(curves["d_k"]):
     print(
-        f"{d:4d}     |   {raw['max_weight'][i]:.3f}     {raw['entropy'][i]:.3f}    {raw['saturated'][i]:5.1%}"
-        f"   {raw['grad_norm'][i]:.1e}  |   {sc['max_weight'][i]:.3f}     {sc['entropy'][i]:.3f}   "
-        f"{sc['grad_norm'][i]:.1e}"
+        f"{d:4d} | {raw['max_weight'][i]:10.3f}  {raw['entropy'][i]:8.3f}  {raw['saturated'][i]:9.1%}"
+        f"  {raw['grad_norm'][i]:9.1e} | {sc['max_weight'][i]:10.3f}  {sc['entropy'][i]:8.3f}  "
+        f"{sc['grad_norm'][i]:9.1e}"
     )
 print("(medians over 1000 draws of one query and 16 keys; 'saturated' = share of draws with a weight > 0.99)")
 
@@ -402,12 +418,16 @@ plt.show()
 
 # %%
 spread = query_norm_spread(seed=0, num_keys=16, num_draws=1000)
-print(" d_k   ||q||²/d_k: 10%   median   90%  | median largest weight, ÷√d_k: as drawn   ||q|| = √d_k")
+groups = [
+    ("||q||²/d_k", [("10%", 6), ("median", 8), ("90%", 6)]),
+    ("median largest weight, ÷√d_k", [("as drawn", 14), ("||q|| = √d_k", 14)]),
+]
+print(table_header(("d_k", 4), groups))
 for i, d in enumerate(spread["d_k"]):
     qs = spread["q_sq_over_dk"]
     print(
-        f"{d:4d}   {qs['p10'][i]:14.2f} {qs['median'][i]:8.2f} {qs['p90'][i]:6.2f}  |"
-        f" {spread['max_weight_scaled'][i]:26.2f} {spread['max_weight_fixed_norm'][i]:14.2f}"
+        f"{d:4d} | {qs['p10'][i]:6.2f}  {qs['median'][i]:8.2f}  {qs['p90'][i]:6.2f} |"
+        f" {spread['max_weight_scaled'][i]:14.2f}  {spread['max_weight_fixed_norm'][i]:14.2f}"
     )
 fixed = spread["max_weight_fixed_norm"]
 assert float(spread["max_weight_scaled"][0]) < 0.18 and float(fixed.max() - fixed.min()) < 0.02
@@ -423,13 +443,15 @@ assert float(spread["max_weight_scaled"][0]) < 0.18 and float(fixed.max() - fixe
 
 # %%
 by_d_k = scaling_curves(seed=0, num_keys=16, num_draws=1000, power=1.0)["scaled"]  # scores ÷ d_k
-print(" d_k   median largest weight: ÷√d_k   ÷d_k   | median entropy: ÷√d_k   ÷d_k  (uniform: 0.06, 2.77)")
+divisors = [("÷√d_k", 11), ("÷d_k", 11)]
+print(table_header(("d_k", 4), [("median largest weight", divisors), ("median entropy", divisors)]))
 for i, d in enumerate(curves["d_k"]):
     if d in (1, 4, 16, 64, 256, 1024):
         print(
-            f"{d:4d}   {sc['max_weight'][i]:27.2f} {by_d_k['max_weight'][i]:6.2f}   |"
-            f" {sc['entropy'][i]:21.2f} {by_d_k['entropy'][i]:6.2f}"
+            f"{d:4d} | {sc['max_weight'][i]:11.2f}  {by_d_k['max_weight'][i]:11.2f} |"
+            f" {sc['entropy'][i]:11.2f}  {by_d_k['entropy'][i]:11.2f}"
         )
+print("(uniform: 0.06, 2.77)")
 assert float(by_d_k["max_weight"][-1]) < 0.07 < 0.2 < float(sc["max_weight"][-1])
 
 fig = plot_scaling_curves(curves, by_d_k=by_d_k)
@@ -489,11 +511,11 @@ def grad_wrt_query(d_k: int, scaled: bool, num_draws: int = 1000) -> torch.Tenso
     return grad_q.norm(dim=-1)  # (N,)
 
 
-print(" d_k   median ||dL/dq||: unscaled   scaled")
+print(table_header(("d_k", 4), [("median ||dL/dq||", [("unscaled", 11), ("scaled", 11)])]))
 medians = {}
 for d in [1, 4, 16, 64, 256, 1024]:
     medians[d] = (grad_wrt_query(d, False).median().item(), grad_wrt_query(d, True).median().item())
-    print(f"{d:4d}   {medians[d][0]:22.1e}   {medians[d][1]:.1e}")
+    print(f"{d:4d} | {medians[d][0]:11.1e}  {medians[d][1]:11.1e}")
 assert medians[1][0] > 300 * medians[1024][0]  # unscaled: collapses by a factor of several hundred
 assert max(m[1] for m in medians.values()) < 2 * min(m[1] for m in medians.values())  # scaled: one range
 

@@ -47,7 +47,7 @@ from attn_lib.i18n import set_language
 
 set_language("ko")
 
-# %% en="ddafdcc0ba"
+# %% en="4769200f94"
 import math
 
 import ipywidgets as widgets
@@ -57,9 +57,10 @@ import torch.nn.functional as F
 from IPython.display import display
 
 import attn_lib
+from attn_lib.i18n import display_width, pad
 from attn_lib.viz import plot_attention, plot_scaling_curves, plot_score_variance, plot_temperature
 from attn_lib.widgets import SCALING_DK_CHOICES, plot_scaling_demo, scaling_curves, scaling_demo
-from attn_lib.widgets.lesson02 import query_norm_spread
+from attn_lib.widgets.lesson02 import query_norm_spread, table_header
 
 torch.manual_seed(0)
 torch.set_num_threads(1)  # 출력하는 합이 스레드 수에 따라 달라지지 않도록
@@ -290,13 +291,18 @@ plt.show()
 # 써서 계산합니다($T_k = 16$; `attn_lib.widgets`의 `scaling_demo`가 $q$와 $K$의 성분을 $N(0, 1)$에서
 # 시드를 고정해 뽑습니다).
 
-# %% en="aa93c0706b"
+# %% en="baaf52f7bd"
 demo_raw = scaling_demo(256, scaled=False, seed=0)  # 표본 하나: q (1, 256), keys (1, 16, 256)
 demo_scaled = scaling_demo(256, scaled=True, seed=0)  # 같은 q와 키
-print("스케일 없는 점수:", [round(v) for v in demo_raw["logits"][0].tolist()])
-print("스케일 없는 가중치:", [round(v + 0.0, 3) for v in demo_raw["weights"][0].tolist()])
-print("스케일한 점수  :", [round(v, 1) for v in demo_scaled["logits"][0].tolist()])
-print("스케일한 가중치 :", [round(v + 0.0, 3) for v in demo_scaled["weights"][0].tolist()])
+rows = [
+    ("스케일 없는 점수", [round(v) for v in demo_raw["logits"][0].tolist()]),
+    ("스케일 없는 가중치", [round(v + 0.0, 3) for v in demo_raw["weights"][0].tolist()]),
+    ("스케일한 점수", [round(v, 1) for v in demo_scaled["logits"][0].tolist()]),
+    ("스케일한 가중치", [round(v + 0.0, 3) for v in demo_scaled["weights"][0].tolist()]),
+]
+width = max(display_width(name) for name, _ in rows)  # 고정폭 글꼴의 칸 수로
+for name, values in rows:
+    print(f"{pad(name, width)}:", values)  # pad: f"{name:<{width}}"와 같지만 한글도 줄이 맞음
 
 # %% [markdown] en="92c36df0fd"
 # 스케일이 없으면 가장 큰 점수가 2등보다 10 넘게 크고, $e^{10} \approx 22000$입니다. 키 하나가 가중치를
@@ -306,13 +312,15 @@ print("스케일한 가중치 :", [round(v + 0.0, 3) for v in demo_scaled["weigh
 # - **가장 큰 가중치** $\max_j p_j$: 균등하면 $1/T_k$, 원-핫이면 1
 # - **엔트로피(entropy)** $-\sum_j p_j \ln p_j$ (단위 nat): 균등하면 $\ln T_k = 2.77$, 원-핫이면 0
 
-# %% en="9c7ac2cfa3"
-for name, demo in [("스케일 없음", demo_raw), ("스케일", demo_scaled)]:
+# %% en="deeb853dbd"
+runs = [("스케일 없음", demo_raw), ("스케일 있음", demo_scaled)]
+width = max(display_width(name) for name, _ in runs)
+for name, demo in runs:
     p = demo["weights"][0]  # (16,)
     entropy = -(p * torch.log(p)).nansum()  # nansum: 0 · log 0은 0으로 셈
     torch.testing.assert_close(entropy, demo["entropy"][0])
     print(
-        f"{name:8s}: 가장 큰 가중치 {p.max().item():.4f}, 엔트로피 {entropy.item():.4f} nats (균등: 2.7726)"
+        f"{pad(name, width)}: 가장 큰 가중치 {p.max().item():.4f}, 엔트로피 {entropy.item():.4f} nats (균등: 2.7726)"
     )
 
 fig = plot_scaling_demo(256, scaled=False, seed=0)
@@ -339,15 +347,15 @@ plt.show()
 # (float64로: 거의 원-핫인 가중치에서 $p_m - p_m^2$는 1에 가까운 두 수의 차이라서, float32로는 몇
 # 자리밖에 남지 않습니다).
 
-# %% en="2e8d24ea4b"
-for name, demo in [("스케일 없음", demo_raw), ("스케일", demo_scaled)]:
+# %% en="ebe0ff176f"
+for name, demo in runs:
     z = demo["logits"][0].double()  # (16,)
     p = attn_lib.softmax(z, dim=-1)  # (16,)
     J_formula = torch.diag(p) - torch.outer(p, p)  # (16, 16)
     J_autograd = torch.autograd.functional.jacobian(lambda s: attn_lib.softmax(s, dim=-1), z)  # (16, 16)
     torch.testing.assert_close(J_formula, J_autograd)
     torch.testing.assert_close(J_formula.norm().float(), demo["grad_norm"][0])
-    print(f"{name:8s}: ||dp/dz||_F = {J_formula.norm().item():.3g}  (공식 == autograd == grad_norm)")
+    print(f"{pad(name, width)}: ||dp/dz||_F = {J_formula.norm().item():.3g}  (공식 == autograd == grad_norm)")
 
 # %% [markdown] en="50ba18260d"
 # 이것이 `scaling_demo`가 표본마다 돌려주는 세 수 `max_weight`, `entropy`, `grad_norm`($\|J\|_F$)입니다.
@@ -356,16 +364,24 @@ for name, demo in [("스케일 없음", demo_raw), ("스케일", demo_scaled)]:
 #
 # ## 9. 측정: $d_k$에 따른 포화와 그래디언트
 
-# %% en="fa55a8f4ed"
+# %% en="1f0ec3219e"
 curves = scaling_curves(seed=0, num_keys=16, num_draws=1000)
 raw, sc = curves["unscaled"], curves["scaled"]
-print("         |               스케일 없음                |        스케일 있음 (÷√d_k)")
-print(" d_k     | 최대가중치  엔트로피  포화 비율  ||J||_F | 최대가중치  엔트로피  ||J||_F")
+# table_header (attn_lib.widgets.lesson02): 머리글 두 줄, 각 이름이 자기 열 위에 옴
+print(
+    table_header(
+        ("d_k", 4),
+        [
+            ("스케일 없음", [("최대가중치", 10), ("엔트로피", 8), ("포화 비율", 9), ("||J||_F", 9)]),
+            ("스케일 있음 (÷√d_k)", [("최대가중치", 10), ("엔트로피", 8), ("||J||_F", 9)]),
+        ],
+    )
+)
 for i, d in enumerate(curves["d_k"]):
     print(
-        f"{d:4d}     |   {raw['max_weight'][i]:.3f}     {raw['entropy'][i]:.3f}    {raw['saturated'][i]:5.1%}"
-        f"   {raw['grad_norm'][i]:.1e}  |   {sc['max_weight'][i]:.3f}     {sc['entropy'][i]:.3f}   "
-        f"{sc['grad_norm'][i]:.1e}"
+        f"{d:4d} | {raw['max_weight'][i]:10.3f}  {raw['entropy'][i]:8.3f}  {raw['saturated'][i]:9.1%}"
+        f"  {raw['grad_norm'][i]:9.1e} | {sc['max_weight'][i]:10.3f}  {sc['entropy'][i]:8.3f}  "
+        f"{sc['grad_norm'][i]:9.1e}"
     )
 print("(쿼리 하나와 키 16개를 1000번 뽑은 중앙값; '포화 비율' = 가중치 하나가 0.99를 넘는 표본의 비율)")
 
@@ -390,14 +406,18 @@ plt.show()
 # $\lVert q\rVert^2/d_k$는 1에 자리 잡습니다. `query_norm_spread`는 같은 표본에서 이를 재고, 이어서 모든
 # 쿼리를 정확히 $\lVert q\rVert = \sqrt{d_k}$로 다시 스케일합니다. 이 논증이 맞다면 변화가 사라져야 합니다.
 
-# %% en="a67636af17"
+# %% en="3a63ac6bcb"
 spread = query_norm_spread(seed=0, num_keys=16, num_draws=1000)
-print(" d_k   ||q||²/d_k: 10%   중앙값   90%  | 가장 큰 가중치의 중앙값, ÷√d_k: 뽑은 그대로   ||q|| = √d_k")
+groups = [
+    ("||q||²/d_k", [("10%", 6), ("중앙값", 8), ("90%", 6)]),
+    ("가장 큰 가중치의 중앙값, ÷√d_k", [("뽑은 그대로", 14), ("||q|| = √d_k", 14)]),
+]
+print(table_header(("d_k", 4), groups))
 for i, d in enumerate(spread["d_k"]):
     qs = spread["q_sq_over_dk"]
     print(
-        f"{d:4d}   {qs['p10'][i]:14.2f} {qs['median'][i]:8.2f} {qs['p90'][i]:6.2f}  |"
-        f" {spread['max_weight_scaled'][i]:26.2f} {spread['max_weight_fixed_norm'][i]:14.2f}"
+        f"{d:4d} | {qs['p10'][i]:6.2f}  {qs['median'][i]:8.2f}  {qs['p90'][i]:6.2f} |"
+        f" {spread['max_weight_scaled'][i]:14.2f}  {spread['max_weight_fixed_norm'][i]:14.2f}"
     )
 fixed = spread["max_weight_fixed_norm"]
 assert float(spread["max_weight_scaled"][0]) < 0.18 and float(fixed.max() - fixed.min()) < 0.02
@@ -410,15 +430,17 @@ assert float(spread["max_weight_scaled"][0]) < 0.18 and float(fixed.max() - fixe
 # **$\sqrt{d_k}$ 대신 $d_k$로 나누면?** (스스로 점검하기 5번 문제.) 그러면 점수의 표준편차가
 # $1/\sqrt{d_k}$가 되어 줄어듭니다. 같은 표본을 $d_k$로 나누면:
 
-# %% en="edd0da300b"
+# %% en="e307e1aa8c"
 by_d_k = scaling_curves(seed=0, num_keys=16, num_draws=1000, power=1.0)["scaled"]  # 점수 ÷ d_k
-print(" d_k   가장 큰 가중치의 중앙값: ÷√d_k   ÷d_k   | 엔트로피 중앙값: ÷√d_k   ÷d_k  (균등: 0.06, 2.77)")
+divisors = [("÷√d_k", 11), ("÷d_k", 11)]
+print(table_header(("d_k", 4), [("가장 큰 가중치의 중앙값", divisors), ("엔트로피 중앙값", divisors)]))
 for i, d in enumerate(curves["d_k"]):
     if d in (1, 4, 16, 64, 256, 1024):
         print(
-            f"{d:4d}   {sc['max_weight'][i]:27.2f} {by_d_k['max_weight'][i]:6.2f}   |"
-            f" {sc['entropy'][i]:21.2f} {by_d_k['entropy'][i]:6.2f}"
+            f"{d:4d} | {sc['max_weight'][i]:11.2f}  {by_d_k['max_weight'][i]:11.2f} |"
+            f" {sc['entropy'][i]:11.2f}  {by_d_k['entropy'][i]:11.2f}"
         )
+print("(균등: 0.06, 2.77)")
 assert float(by_d_k["max_weight"][-1]) < 0.07 < 0.2 < float(sc["max_weight"][-1])
 
 fig = plot_scaling_curves(curves, by_d_k=by_d_k)
@@ -461,7 +483,7 @@ assert J[near].median() > 1000 * J[~near].median() and J[near].sum() > 0.5 * J.s
 # 계산합니다.
 
 
-# %% en="c265c8233a"
+# %% en="4396db4211"
 def grad_wrt_query(d_k: int, scaled: bool, num_draws: int = 1000) -> torch.Tensor:
     """scaling_demo의 num_draws개 표본 각각에 대한 dL/dq의 노름, L = g · (softmax(z) V)."""
     demo = scaling_demo(d_k, scaled, seed=0, num_draws=num_draws)
@@ -477,11 +499,11 @@ def grad_wrt_query(d_k: int, scaled: bool, num_draws: int = 1000) -> torch.Tenso
     return grad_q.norm(dim=-1)  # (N,)
 
 
-print(" d_k   ||dL/dq|| 중앙값: 스케일 없음   스케일")
+print(table_header(("d_k", 4), [("||dL/dq|| 중앙값", [("스케일 없음", 11), ("스케일 있음", 11)])]))
 medians = {}
 for d in [1, 4, 16, 64, 256, 1024]:
     medians[d] = (grad_wrt_query(d, False).median().item(), grad_wrt_query(d, True).median().item())
-    print(f"{d:4d}   {medians[d][0]:22.1e}   {medians[d][1]:.1e}")
+    print(f"{d:4d} | {medians[d][0]:11.1e}  {medians[d][1]:11.1e}")
 assert medians[1][0] > 300 * medians[1024][0]  # 스케일 없음: 수백 분의 일로 무너짐
 assert max(m[1] for m in medians.values()) < 2 * min(m[1] for m in medians.values())  # 스케일: 한 범위
 
