@@ -139,14 +139,18 @@ def plot_cross_attention_row(
         )
     )
 
-    reads = " and ".join(f'"{source_labels[j]}" (position {j})' for j in tied)
+    reads = _(" and ").join(_('"{label}" (position {j})').format(label=source_labels[j], j=j) for j in tied)
     if len(tied) == 1:
-        finding = f"reads source {reads} most, with weight {float(row[best]):.2f}"
-    else:  # argmax would pick the first of them by position alone: say it is a tie
-        finding = (
-            f"reads {len(tied)} source tokens equally (a tie): {reads}, weight {float(row[best]):.2f} each"
+        finding = _("reads source {reads} most, with weight {weight:.2f}").format(
+            reads=reads, weight=float(row[best])
         )
-    title = f'target "{target_labels[target]}" (position {target}) {finding}'
+    else:  # argmax would pick the first of them by position alone: say it is a tie
+        finding = _("reads {n} source tokens equally (a tie): {reads}, weight {weight:.2f} each").format(
+            n=len(tied), reads=reads, weight=float(row[best])
+        )
+    title = _('target "{target_label}" (position {target}) {finding}').format(
+        target_label=target_labels[target], target=target, finding=finding
+    )
     verdict = ""
     if want is not None:
         if tied == [want]:
@@ -161,7 +165,9 @@ def plot_cross_attention_row(
         title += ("\n" if len(title) + len(verdict) > 110 else "; ") + verdict
     pad_share = float(row[torch.tensor(is_pad)].sum())
     if pad_share >= 0.005:
-        title += f"\n{pad_share:.0%} of its attention goes to source padding: mask it"
-    fig.suptitle(_(title))
+        title += "\n" + _("{pad_share:.0%} of its attention goes to source padding: mask it").format(
+            pad_share=pad_share
+        )
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
