@@ -3,8 +3,8 @@
 #
 #   make lab    open the course in JupyterLab (127.0.0.1, token required)
 #   make lab EDITION=ko   the Korean edition (한국어판, lessons/ko/), with JupyterLab's UI in Korean
-#   make test   lint + library tests + every lesson under nbval + the browser suite, then the
-#               library tests and nbval again under two other sets of CPU kernels (KERNELS)
+#   make test   lint, then at the same time: the browser suite | library tests + every lesson under
+#               nbval, then again under two other sets of CPU kernels (KERNELS)
 #   make nbval NB=lessons/05_masking_and_decoder_self_attention.ipynb   one lesson, all three kernel sets
 #   make execute [NB=lessons/02_scaled_dot_product.py]   regenerate notebook outputs
 #   make bench  run the benchmarks (tables + plots under benchmarks/results/)
@@ -24,7 +24,7 @@ KO_NB  := $(sort $(wildcard lessons/ko/[0-9][0-9]_*.py))
 JUPYTER_ARGS ?=
 NB     ?= $(sort $(wildcard lessons/[0-9][0-9]_*.py))
 PYTEST_ARGS ?=
-NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
 # Other machines compute other last bits. These settings make PyTorch's vectorised kernels
 # (ATEN_CPU_CAPABILITY) and MKL's code paths (MKL_CBWR) those of other CPUs, so a stored
 # output that only holds on this machine fails here. Read at process start.
@@ -74,41 +74,31 @@ lab: $(STAMP)
 		$(JUPYTER_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check attn_lib tests lessons benchmarks conftest.py
-	$(VENV)/bin/ruff format --check attn_lib tests benchmarks conftest.py
+	$(VENV)/bin/ruff check attn_lib tests lessons benchmarks tools conftest.py
+	$(VENV)/bin/ruff format --check attn_lib tests benchmarks tools conftest.py
 
 format: $(STAMP)
-	$(VENV)/bin/ruff check --fix attn_lib tests lessons benchmarks conftest.py
-	$(VENV)/bin/ruff format attn_lib tests benchmarks conftest.py
+	$(VENV)/bin/ruff check --fix attn_lib tests lessons benchmarks tools conftest.py
+	$(VENV)/bin/ruff format attn_lib tests benchmarks tools conftest.py
 
-test: lint test-native test-kernels
+test: lint
+	@$(RUN_TESTS)
 
-# The library tests start no kernels and run on every CPU (pytest-xdist, -n auto); the lessons
-# under nbval and the browser suite each start kernels one at a time, in one process (two kernels
-# started at the same moment by two processes can race for the same port). Coverage adds up
-# over the first two runs (the library tests and the lessons' kernels).
-XDIST  := -n auto
+# make test's stages (tools/run_tests.py): the browser suite in one lane and, at the same time, in
+# the other lane the library tests (coverage gate) and every lesson under nbval with this machine's
+# kernels, then the library tests and the English lessons under each KERNELS set. Each line is
+# prefixed with its lane; logs in tests/results/logs/, a table of times at the end.
+# The library tests start no kernels and use every CPU (pytest-xdist); nbval gives each worker
+# whole notebooks (-n auto --dist loadfile). The Korean lessons (lessons/ko/) run with the native
+# kernels only: their code cells are the English code (tests/test_korean_edition.py proves it), so
+# the kernel dependence of every printed number is exercised by the English lessons; `make
+# nbval-ko` checks them under all three kernel sets.
+RUN_TESTS = $(PY) tools/run_tests.py --kernels $(KERNELS) --nbval-args "$(NBVAL)" --pytest-args "$(PYTEST_ARGS)"
 test-native: $(STAMP)
-	@echo "make test: native kernels (this machine's): library tests, lessons under nbval, browser suite"
-	( $(FRESH_DATA) $(PY) -m pytest tests --ignore=tests/browser $(XDIST) -q \
-		--cov=attn_lib --cov-report= $(PYTEST_ARGS) )
-	( $(FRESH_DATA) $(PY) -m pytest lessons $(NBVAL) -q \
-		--cov=attn_lib --cov-append --cov-report=term-missing:skip-covered --cov-fail-under=90 \
-		$(PYTEST_ARGS) )
-	( $(FRESH_DATA) $(PY) -m pytest tests/browser $(PYTEST_ARGS) )
+	@$(RUN_TESTS) --only native browser
 
-# The Korean lessons (lessons/ko/) are nbval-checked in the native run only. Their code cells are
-# the English code (tests/test_korean_edition.py proves it), so the kernel dependence of every
-# printed number is already exercised by the English lessons here; the Korean outputs differ only
-# in language. `make nbval-ko` checks them under all three kernel sets.
 test-kernels: $(STAMP)
-	@for k in $(KERNELS); do \
-		echo "make test: library tests and every lesson under nbval with $$k"; \
-		( $(FRESH_DATA) env $$k $(PY) -m pytest tests --ignore=tests/browser $(XDIST) -q -p no:cacheprovider \
-			$(PYTEST_ARGS) ) || exit 1; \
-		( $(FRESH_DATA) env $$k $(PY) -m pytest lessons $(NBVAL) --ignore=lessons/ko -q -p no:cacheprovider \
-			$(PYTEST_ARGS) ) || exit 1; \
-	done
+	@$(RUN_TESTS) --only kernels
 
 nbval: $(STAMP)
 	@for k in "" $(KERNELS); do \

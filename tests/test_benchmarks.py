@@ -20,6 +20,10 @@ if str(ROOT) not in sys.path:  # benchmarks/ is a folder of the repository, not 
 
 from benchmarks.common import Spread, interleave, markdown_table, per_round_ratios  # noqa: E402
 
+# Tests of the benchmark harness: its tables, rounds and arguments.
+# Nothing here depends on the CPU kernels: `make test` runs it once, not per KERNELS set.
+pytestmark = pytest.mark.kernel_independent
+
 NAMES = ["mha", "chunked", "kv_cache", "training", "course"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -35,6 +35,10 @@ from attn_lib import i18n
 from attn_lib.exercises import EXERCISES
 from attn_lib.i18n import _, get_language, set_language
 
+# Tests of the message catalogue, the language setting and the Korean font.
+# Nothing here depends on the CPU kernels: `make test` runs it once, not per KERNELS set.
+pytestmark = pytest.mark.kernel_independent
+
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "attn_lib" / "locale" / "ko" / "LC_MESSAGES" / "attn_lib.po"
 MO = PO.with_suffix(".mo")

@@ -9,6 +9,10 @@ import nbformat
 import pytest
 from jupytext.compare import compare_notebooks
 
+# Tests of that every lesson's .py and .ipynb are a jupytext pair.
+# Nothing here depends on the CPU kernels: `make test` runs it once, not per KERNELS set.
+pytestmark = pytest.mark.kernel_independent
+
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
 # The English lessons and the Korean edition (lessons/ko/), paired and executed the same way.
 EDITIONS = (LESSONS, LESSONS / "ko")

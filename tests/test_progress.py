@@ -20,6 +20,10 @@ import torch
 from attn_lib import progress
 from attn_lib.exercises import EXERCISES, check_causal_mask, check_normalise_rows
 
+# Tests of the progress records: files, locking, the command line.
+# Nothing here depends on the CPU kernels: `make test` runs it once, not per KERNELS set.
+pytestmark = pytest.mark.kernel_independent
+
 REPO = Path(__file__).resolve().parent.parent
 
 

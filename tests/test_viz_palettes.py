@@ -15,6 +15,10 @@ import matplotlib.pyplot as plt
 
 from attn_lib import viz
 
+# Tests of the colour palettes and their contrast.
+# Nothing here depends on the CPU kernels: `make test` runs it once, not per KERNELS set.
+pytestmark = pytest.mark.kernel_independent
+
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = sorted((ROOT / "attn_lib").glob("*.py")) + sorted((ROOT / "attn_lib" / "widgets").glob("*.py"))
 LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.py"))

@@ -1,0 +1,130 @@
+"""make test's runner (tools/run_tests.py): which stages run where; a failure is reported, not hidden."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+# Tests of the test runner's plan and bookkeeping.
+# Nothing here depends on the CPU kernels: `make test` runs it once, not per KERNELS set.
+pytestmark = pytest.mark.kernel_independent
+
+REPO = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("run_tests", REPO / "tools" / "run_tests.py")
+assert _spec is not None and _spec.loader is not None
+rt = importlib.util.module_from_spec(_spec)
+sys.modules["run_tests"] = rt  # dataclasses look their module up
+_spec.loader.exec_module(rt)
+
+KERNELS = ["ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE", "ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=AVX2"]
+
+
+def _commands(lanes):
+    return {s.name: s for stages in lanes.values() for s in stages}
+
+
+def test_the_plan_has_a_browser_lane_and_a_compute_lane_with_every_stage():
+    lanes = rt.plan("py", KERNELS)
+    assert list(lanes) == ["browser", "compute"]
+    assert [s.command[3] for s in lanes["browser"]] == ["tests/browser"]
+    compute = lanes["compute"]
+    assert len(compute) == 2 + 2 * len(KERNELS)
+    native_lib, native_nb = compute[0], compute[1]
+    assert native_lib.env == {} and "--cov-fail-under=90" in native_lib.command
+    assert (
+        native_nb.env == {}
+        and "--nbval" in native_nb.command
+        and "--ignore=lessons/ko" not in native_nb.command
+    )
+    for spec, (lib, nb) in zip(KERNELS, zip(compute[2::2], compute[3::2], strict=True), strict=True):
+        env = dict(word.split("=") for word in spec.split())
+        assert lib.env == env and nb.env == env
+        assert lib.command[lib.command.index("-m", 3) + 1] == "not kernel_independent"
+        assert "--ignore=lessons/ko" in nb.command  # the English lessons; the Korean ones natively
+        assert "--cov=attn_lib" not in lib.command + nb.command
+    for stage in compute:
+        if "--nbval" in stage.command:
+            i = stage.command.index("--dist")
+            assert stage.command[i + 1] == "loadfile"  # a notebook's cells stay in one kernel
+
+
+def test_only_picks_groups_and_passes_pytest_and_nbval_arguments_through():
+    lanes = rt.plan("py", KERNELS, ["-x"], ["--nbval", "--nbval-cell-timeout=5"], ["kernels"])
+    assert list(lanes) == ["compute"]
+    stages = lanes["compute"]
+    assert len(stages) == 2 * len(KERNELS)
+    assert all(s.command[-1] == "-x" for s in stages)
+    assert "--nbval-cell-timeout=5" in stages[1].command
+    assert list(rt.plan("py", KERNELS, groups=["browser"])) == ["browser"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"kernels": ["ATEN_CPU_CAPABILITY"]}, "expected NAME=VALUE words, got 'ATEN_CPU_CAPABILITY'"),
+        ({"kernels": [" "]}, "expected NAME=VALUE words"),
+        (
+            {"kernels": [], "groups": ["lessons"]},
+            "--only: expected some of ['native', 'browser', 'kernels'], got 'lessons'",
+        ),
+    ],
+)
+def test_a_bad_plan_is_refused_naming_what_was_given(kwargs, match):
+    with pytest.raises(ValueError, match=match.replace("[", r"\[").replace("]", r"\]")):
+        rt.plan("py", **kwargs)
+
+
+def test_a_failed_stage_is_reported_and_the_other_stages_still_run(tmp_path):
+    ran = []
+
+    def fake(stage, lane, printer, logs):
+        ran.append(stage.name)
+        code = 1 if stage.name == "b1" else 0
+        return rt.Result(stage, lane, code, 1.0, REPO / "tests" / "results" / "logs" / f"{stage.name}.log")
+
+    lanes = {
+        "x": [rt.Stage("a1", ["true"]), rt.Stage("b1", ["false"]), rt.Stage("c1", ["true"])],
+        "y": [rt.Stage("a2", ["true"])],
+    }
+    results = rt.run_lanes(lanes, rt.Printer(io.StringIO()), tmp_path, runner=fake)
+    assert sorted(ran) == ["a1", "a2", "b1", "c1"]
+    assert [r.stage.name for r in results] == ["a1", "b1", "c1", "a2"]  # the plan's order
+    text = rt.summary(results, 75)
+    assert "1 stage(s) FAILED" in text and "tests/results/logs/b1.log" in text
+    assert "wall time 1 min 15 s" in text
+    assert "every stage passed" in rt.summary([results[0]], 3)
+
+
+def test_a_stage_runs_with_its_environment_in_a_fresh_data_dir_that_is_removed(tmp_path):
+    script = (
+        "import os, sys; d = os.environ['ATTN_COURSE_DATA_DIR']; print('data', d); "
+        "print('kernels', os.environ['ATEN_CPU_CAPABILITY']); print('exists', os.path.isdir(d)); sys.exit(3)"
+    )
+    stage = rt.Stage(
+        "a stage: with/odd characters", [sys.executable, "-c", script], {"ATEN_CPU_CAPABILITY": "avx2"}
+    )
+    out = io.StringIO()
+    result = rt.run_stage(stage, "compute", rt.Printer(out), tmp_path)
+    assert result.returncode == 3
+    lines = out.getvalue().splitlines()
+    assert all(line.startswith("[compute] ") for line in lines)
+    assert "[compute] kernels avx2" in lines and "[compute] exists True" in lines
+    data = next(line.split(" ", 2)[2] for line in lines if line.startswith("[compute] data "))
+    assert data != os.environ.get("ATTN_COURSE_DATA_DIR") and not os.path.exists(data)
+    assert "FAILED (exit status 3)" in lines[-1]
+    assert result.log.parent == tmp_path and result.log.name == "a-stage-with-odd-characters.log"
+    assert "kernels avx2" in result.log.read_text()
+
+
+def test_list_prints_the_plan_without_running_it(capsys):
+    assert rt.main(["--list", "--kernels", *KERNELS, "--python", "PY"]) == 0
+    out = capsys.readouterr().out
+    assert "ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=AVX2 PY -m pytest lessons" in out
+    with pytest.raises(SystemExit) as exc:
+        rt.main(["--list", "--kernels", "nonsense"])
+    assert exc.value.code == 2

@@ -1,0 +1,302 @@
+"""`make test`'s runner: every test stage, in two lanes that run at the same time.
+
+The stages are the ones `make test-native` and `make test-kernels` run one after the other; here
+they are spread over two lanes so the machine's cores are busy all the time:
+
+- the **browser** lane: the browser suite (JupyterLab in headless Chromium). Much of its time is
+  waiting (for a page to render, a kernel to answer, a widget's output to change), so it leaves
+  most of a core free;
+- the **compute** lane: the library tests (with the coverage gate) and every lesson under nbval,
+  first with this machine's kernels, then under each other set of CPU kernels (KERNELS; the
+  library tests marked ``kernel_independent`` run only the first time). Each stage uses every core
+  (pytest-xdist; nbval gives each worker whole notebooks).
+
+Every stage records progress in a fresh, throw-away directory (``ATTN_COURSE_DATA_DIR``), as the
+Makefile's FRESH_DATA does. Each line a stage prints is shown as it comes, prefixed with its
+lane, and kept in ``tests/results/logs/<stage>.log``; at the end a table gives each stage's result
+and time. A failed stage does not stop the other lane (one run reports every failure); the stages
+after it in its own lane still run, since they check other things. The exit status is 1 if any
+stage failed.
+
+    python tools/run_tests.py --kernels "ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE" ...
+    python tools/run_tests.py --list     # the plan, without running it
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+REPO = Path(__file__).resolve().parent.parent
+LOGS = REPO / "tests" / "results" / "logs"
+
+# The Makefile's NBVAL (passed with --nbval-args) is the one definition; this is its default.
+NBVAL = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg"]
+GROUPS = ("native", "browser", "kernels")
+# Whole notebooks to a worker (a notebook's cells share one kernel and run in order).
+NBVAL_XDIST = ["-n", "auto", "--dist", "loadfile"]
+LIB_XDIST = ["-n", "auto"]
+# Tests whose outcome cannot depend on the CPU kernels (file formats, the message catalogue, the
+# drift check, progress records, the benchmark harness) run once, with the native kernels.
+KERNEL_DEPENDENT = ["-m", "not kernel_independent"]
+# The coverage gate is on the library tests. (The lessons run in Jupyter kernels, other processes,
+# which coverage does not follow unless told to; their code is the library's, tested here.)
+COVERAGE = ["--cov=attn_lib", "--cov-report=term-missing:skip-covered", "--cov-fail-under=90"]
+
+
+@dataclass
+class Stage:
+    """One pytest run (or any command): what it checks, its command, extra environment."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        env = " ".join(f"{k}={v}" for k, v in self.env.items())
+        return f"{env + ' ' if env else ''}{shlex.join(self.command)}"
+
+
+@dataclass
+class Result:
+    stage: Stage
+    lane: str
+    returncode: int
+    seconds: float
+    log: Path
+
+
+def parse_kernels(spec: str) -> dict[str, str]:
+    """``"A=1 B=2"`` -> ``{"A": "1", "B": "2"}``; a word without ``=`` is a ValueError."""
+    env = {}
+    for word in spec.split():
+        name, sep, value = word.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--kernels: expected NAME=VALUE words, got {word!r} in {spec!r}")
+        env[name] = value
+    if not env:
+        raise ValueError(f"--kernels: expected NAME=VALUE words, got {spec!r}")
+    return env
+
+
+def plan(
+    python: str,
+    kernels: Sequence[str],
+    pytest_args: Sequence[str] = (),
+    nbval: Sequence[str] = NBVAL,
+    groups: Sequence[str] = GROUPS,
+) -> dict[str, list[Stage]]:
+    """The two lanes: lane name -> its stages, in the order they run (only the stages of ``groups``:
+    ``native`` library tests and lessons, the ``browser`` suite, the other ``kernels`` sets)."""
+    for group in groups:
+        if group not in GROUPS:
+            raise ValueError(f"--only: expected some of {list(GROUPS)}, got {group!r}")
+    pytest = [python, "-m", "pytest"]
+    extra = list(pytest_args)
+    compute = (
+        []
+        if "native" not in groups
+        else [
+            Stage(
+                "library tests (native kernels, coverage gate)",
+                [*pytest, "tests", "--ignore=tests/browser", *LIB_XDIST, "-q", *COVERAGE, *extra],
+            ),
+            Stage(
+                "lessons under nbval, English and Korean (native kernels)",
+                [*pytest, "lessons", *nbval, *NBVAL_XDIST, "-q", *extra],
+            ),
+        ]
+    )
+    # The Korean lessons' code is the English code (tests/test_korean_edition.py), so the other
+    # kernel sets run the English lessons; `make nbval-ko` runs the Korean ones under all three.
+    for spec in kernels if "kernels" in groups else []:
+        env = parse_kernels(spec)
+        compute += [
+            Stage(
+                f"library tests ({spec})",
+                [
+                    *pytest,
+                    "tests",
+                    "--ignore=tests/browser",
+                    *LIB_XDIST,
+                    *KERNEL_DEPENDENT,
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    *extra,
+                ],
+                env,
+            ),
+            Stage(
+                f"English lessons under nbval ({spec})",
+                [
+                    *pytest,
+                    "lessons",
+                    *nbval,
+                    "--ignore=lessons/ko",
+                    *NBVAL_XDIST,
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    *extra,
+                ],
+                env,
+            ),
+        ]
+    browser = [Stage("browser suite (JupyterLab in headless Chromium)", [*pytest, "tests/browser", *extra])]
+    lanes = {"browser": browser if "browser" in groups else [], "compute": compute}
+    return {lane: stages for lane, stages in lanes.items() if stages}
+
+
+class Printer:
+    """Lines from several lanes, each whole and prefixed, to one stream."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.lock = threading.Lock()
+
+    def line(self, lane: str, text: str) -> None:
+        with self.lock:
+            self.out.write(f"[{lane}] {text}\n")
+            self.out.flush()
+
+
+def slug(name: str) -> str:
+    keep = "".join(c if c.isalnum() else "-" for c in name.lower())
+    return "-".join(part for part in keep.split("-") if part)[:80]
+
+
+def run_stage(stage: Stage, lane: str, printer: Printer, logs: Path) -> Result:
+    """Run one stage in a fresh progress directory; its output line by line to the printer and its log."""
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"{slug(stage.name)}.log"
+    data_dir = tempfile.mkdtemp(prefix="attn-course-test-")
+    env = {**os.environ, **stage.env, "ATTN_COURSE_DATA_DIR": data_dir, "PYTHONUNBUFFERED": "1"}
+    printer.line(lane, f"=== {stage.name}: {stage.describe()}")
+    start = time.monotonic()
+    try:
+        with log.open("w") as f:
+            f.write(f"$ {stage.describe()}\n")
+            proc = subprocess.Popen(
+                stage.command,
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+            )
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                text = raw.rstrip("\n")
+                f.write(text + "\n")
+                printer.line(lane, text)
+            returncode = proc.wait()
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    seconds = time.monotonic() - start
+    verdict = "passed" if returncode == 0 else f"FAILED (exit status {returncode})"
+    printer.line(lane, f"=== {stage.name}: {verdict} in {format_seconds(seconds)} (log: {shown(log)})")
+    return Result(stage, lane, returncode, seconds, log)
+
+
+def run_lanes(
+    lanes: dict[str, list[Stage]], printer: Printer, logs: Path, runner: Callable[..., Result] = run_stage
+) -> list[Result]:
+    """Each lane in its own thread, its stages in order; all results, in the plan's order."""
+    results: dict[str, list[Result]] = {lane: [] for lane in lanes}
+
+    def work(lane: str) -> None:
+        for stage in lanes[lane]:
+            results[lane].append(runner(stage, lane, printer, logs))
+
+    threads = [threading.Thread(target=work, args=(lane,), name=lane) for lane in lanes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [r for lane in lanes for r in results[lane]]
+
+
+def shown(path: Path) -> str:
+    """``path`` relative to the repository when it is inside it."""
+    try:
+        return str(path.relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def format_seconds(seconds: float) -> str:
+    m, s = divmod(round(seconds), 60)
+    return f"{m} min {s:02d} s" if m else f"{s} s"
+
+
+def summary(results: Sequence[Result], wall: float) -> str:
+    width = max(len(r.stage.name) for r in results)
+    lines = ["", "make test: every stage", ""]
+    for r in results:
+        verdict = "passed" if r.returncode == 0 else "FAILED"
+        lines.append(f"  {r.lane:<8} {r.stage.name:<{width}}  {verdict:<6}  {format_seconds(r.seconds):>12}")
+    failed = [r for r in results if r.returncode != 0]
+    lines += ["", f"  wall time {format_seconds(wall)} (the two lanes at the same time)"]
+    if failed:
+        lines.append(f"  {len(failed)} stage(s) FAILED; their logs:")
+        lines += [f"    {shown(r.log)}" for r in failed]
+    else:
+        lines.append("  every stage passed")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--python", default=sys.executable, help="the Python of the course's venv")
+    parser.add_argument(
+        "--kernels",
+        nargs="*",
+        default=[],
+        metavar="SPEC",
+        help='other CPU kernel sets, each "NAME=VALUE ..." (the Makefile\'s KERNELS)',
+    )
+    parser.add_argument(
+        "--pytest-args", default="", help="extra arguments for every pytest run (PYTEST_ARGS)"
+    )
+    parser.add_argument(
+        "--nbval-args", default=shlex.join(NBVAL), help="nbval's arguments (the Makefile's NBVAL)"
+    )
+    parser.add_argument(
+        "--only", nargs="+", default=list(GROUPS), metavar="GROUP", help=f"run only these of {list(GROUPS)}"
+    )
+    parser.add_argument("--list", action="store_true", help="print the plan and exit")
+    args = parser.parse_args(argv)
+    try:
+        lanes = plan(
+            args.python, args.kernels, shlex.split(args.pytest_args), shlex.split(args.nbval_args), args.only
+        )
+    except ValueError as err:
+        parser.error(str(err))
+    if args.list:
+        for lane, stages in lanes.items():
+            print(f"{lane}:")
+            for stage in stages:
+                print(f"  {stage.name}\n    {stage.describe()}")
+        return 0
+    printer = Printer(sys.stdout)
+    start = time.monotonic()
+    results = run_lanes(lanes, printer, LOGS)
+    print(summary(results, time.monotonic() - start), flush=True)
+    return 0 if all(r.returncode == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
