@@ -57,6 +57,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import attn_lib
+from attn_lib.i18n import pad
 from attn_lib.viz import plot_attention, plot_attention_heads
 from attn_lib.widgets import HEAD_MAP_D_MODEL, HEAD_MAP_TOKENS, head_map, plot_head_map
 from attn_lib.widgets.lesson03 import train_neighbour_heads
@@ -267,13 +268,14 @@ assert change > 0.1
 # %%
 D, T = 64, 10
 x64 = torch.randn(1, T, D)  # (B, T, D) = (1, 10, 64)
-print("num_heads  head_dim  parameters  matmul FLOPs (T = 10)")
+columns = [("num_heads", 9), ("head_dim", 8), ("parameters", 11), ("matmul FLOPs", 12)]  # (label, width)
+print("  ".join(pad(label, width, ">") for label, width in columns), "(T = 10)")
 for h in [1, 2, 4, 8, 16]:
     layer = attn_lib.MultiHeadAttention(D, h)
     with FlopCounterMode(display=False) as counter:
         layer(x64, x64, x64)
     n_params = sum(p.numel() for p in layer.parameters())
-    print(f"{h:9d}  {D // h:8d}  {n_params:10d}  {counter.get_total_flops():12d}")
+    print(f"{h:9d}  {D // h:8d}  {n_params:11d}  {counter.get_total_flops():12d}")
 print("4 D^2 + 4 D =", 4 * D * D + 4 * D, "   2 * (4 T D^2 + 2 T^2 D) =", 2 * (4 * T * D * D + 2 * T * T * D))
 
 # %% [markdown]
@@ -504,10 +506,12 @@ plt.show()
 # %% tags=["nbval-ignore-output"]
 trained = train_neighbour_heads(seed=0, steps=300)
 print(f"training loss: first step {trained['losses'][0]:.2f}, last step {trained['losses'][-1]:.4f}")
-print("read-out accuracy:", {k: f"{v:.0%}" for k, v in trained["accuracy"].items()})
-print("mean weight on the key at ...   head 0   head 1")
+rule_label = {"previous (i-1)": "previous (i-1)", "same (i)": "same (i)", "next (i+1)": "next (i+1)"}  # what the table shows for each key
+readout_label = {"previous": "previous token", "next": "next token"}
+print("read-out accuracy:", ", ".join(f"{readout_label[k]} {v:.0%}" for k, v in trained["accuracy"].items()))
+print(pad("mean weight on the key at ...", 29), pad("head 0", 8, ">"), pad("head 1", 8, ">"))
 for rule, score in trained["scores"].items():
-    print(f"  {rule:<24} {score[0].item():8.2f} {score[1].item():8.2f}")
+    print(f"  {pad(rule_label[rule], 27)} {score[0].item():8.2f} {score[1].item():8.2f}")
 prev_head = int(trained["scores"]["previous (i-1)"].argmax())
 next_head = int(trained["scores"]["next (i+1)"].argmax())
 assert prev_head != next_head  # the two rules went to different heads

@@ -52,7 +52,7 @@ from attn_lib.i18n import set_language
 
 set_language("ko")
 
-# %% en="bb4650a8ae"
+# %% en="fc75619149"
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
@@ -61,6 +61,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import attn_lib
+from attn_lib.i18n import pad
 from attn_lib.viz import plot_attention, plot_attention_heads
 from attn_lib.widgets import HEAD_MAP_D_MODEL, HEAD_MAP_TOKENS, head_map, plot_head_map
 from attn_lib.widgets.lesson03 import train_neighbour_heads
@@ -260,16 +261,17 @@ assert change > 0.1
 # $= 2\,T^2 d_\text{model}$로 역시 `h`와 무관합니다. PyTorch의 `FlopCounterMode`가 행렬 곱을 셉니다(곱셈-덧셈
 # 하나에 2 FLOPs).
 
-# %% en="b6e4911600"
+# %% en="7985e1e609"
 D, T = 64, 10
 x64 = torch.randn(1, T, D)  # (B, T, D) = (1, 10, 64)
-print("num_heads  head_dim  파라미터 수  행렬곱 FLOPs (T = 10)")
+columns = [("num_heads", 9), ("head_dim", 8), ("파라미터 수", 11), ("행렬곱 FLOPs", 12)]  # (label, width)
+print("  ".join(pad(label, width, ">") for label, width in columns), "(T = 10)")
 for h in [1, 2, 4, 8, 16]:
     layer = attn_lib.MultiHeadAttention(D, h)
     with FlopCounterMode(display=False) as counter:
         layer(x64, x64, x64)
     n_params = sum(p.numel() for p in layer.parameters())
-    print(f"{h:9d}  {D // h:8d}  {n_params:10d}  {counter.get_total_flops():12d}")
+    print(f"{h:9d}  {D // h:8d}  {n_params:11d}  {counter.get_total_flops():12d}")
 print("4 D^2 + 4 D =", 4 * D * D + 4 * D, "   2 * (4 T D^2 + 2 T^2 D) =", 2 * (4 * T * D * D + 2 * T * T * D))
 
 # %% [markdown] en="0be7aadf6d"
@@ -485,13 +487,15 @@ plt.show()
 # 다음 키(위 대각선)에 둔 평균 가중치입니다. 정확한 숫자는 학습 중 CPU의 반올림에 따라 달라지므로, 셀은
 # 숫자를 보여 주기만 하고 반드시 성립해야 하는 것만 단언(assert)합니다.
 
-# %% en="e80faeccf2" tags=["nbval-ignore-output"]
+# %% en="0da6421751" tags=["nbval-ignore-output"]
 trained = train_neighbour_heads(seed=0, steps=300)
 print(f"학습 손실: 첫 단계 {trained['losses'][0]:.2f}, 마지막 단계 {trained['losses'][-1]:.4f}")
-print("읽기 정확도:", {k: f"{v:.0%}" for k, v in trained["accuracy"].items()})
-print("다음 키에 둔 평균 가중치 ...      헤드 0   헤드 1")
+rule_label = {"previous (i-1)": "이전 위치 (i-1)", "same (i)": "같은 위치 (i)", "next (i+1)": "다음 위치 (i+1)"}  # 표에 보이는 이름 (키는 영어 그대로)
+readout_label = {"previous": "이전 토큰", "next": "다음 토큰"}
+print("읽기 정확도:", ", ".join(f"{readout_label[k]} {v:.0%}" for k, v in trained["accuracy"].items()))
+print(pad("키 위치별 평균 가중치", 29), pad("헤드 0", 8, ">"), pad("헤드 1", 8, ">"))
 for rule, score in trained["scores"].items():
-    print(f"  {rule:<24} {score[0].item():8.2f} {score[1].item():8.2f}")
+    print(f"  {pad(rule_label[rule], 27)} {score[0].item():8.2f} {score[1].item():8.2f}")
 prev_head = int(trained["scores"]["previous (i-1)"].argmax())
 next_head = int(trained["scores"]["next (i+1)"].argmax())
 assert prev_head != next_head  # 두 규칙이 서로 다른 헤드로 감
