@@ -287,7 +287,7 @@ tokens = ids("the cat sat")  # (1, 3)
 x_emb = embed(tokens).detach() * math.sqrt(d_model)  # (1, 3, 32)
 x_in = x_emb + pe_table[: tokens.shape[1]]  # (1, 3, 32) + (3, 32)는 배치 전체로 브로드캐스트
 print("토큰별 |임베딩 × √d_model|:", x_emb.norm(dim=-1)[0])
-print("위치별 |PE[pos]|          :", pe_table[:3].norm(dim=-1))
+print("위치별 |PE[pos]|           :", pe_table[:3].norm(dim=-1))
 
 # %% [markdown] en="39a4002c3e"
 # `attn_lib.PositionalEncoding`은 이 덧셈을 모듈로 만든 것입니다(표는 버퍼로 두고, 드롭아웃은 선택).
