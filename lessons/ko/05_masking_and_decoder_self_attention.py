@@ -405,7 +405,7 @@ torch.testing.assert_close(decoder_stack_by_hand(x_dec, True), decoder_stack(x_d
 jac_residual = torch.autograd.functional.jacobian(lambda x: decoder_stack_by_hand(x, False), x_dec)
 grad_norms_residual = jac_residual.pow(2).sum(dim=(1, 3)).sqrt()  # (T, T)
 print("손 계산 == model.decoder: True")
-print("대각선 ‖∂ 출력 i / ∂ 입력 i‖, 디코더 전체      :", [round(g, 1) for g in grad_norms.diagonal().tolist()])
+print("대각선 ‖∂ 출력 i / ∂ 입력 i‖, 디코더 전체    :", [round(g, 1) for g in grad_norms.diagonal().tolist()])
 print("대각선 ‖∂ 출력 i / ∂ 입력 i‖, 셀프 어텐션 끔 :", [round(g, 1) for g in grad_norms_residual.diagonal().tolist()])
 print("대각선 밖 최대 항목, 디코더 전체:", round(grad_norms.tril(-1).max().item(), 1),
       "| 셀프 어텐션 끔:", grad_norms_residual.tril(-1).max().item() + 0.0)
@@ -464,7 +464,7 @@ own, gold = ys[0, :-1], tgt[0]  # 각각 (6,): 모델 자신의 입력과 정답
 first_diff = int((own != gold).nonzero()[0, 0])  # 입력이 처음으로 달라지는 위치
 gap = (gold_forced - stepwise).abs().amax(-1)[0]  # (T,): 위치별 최대 로짓 차이
 print("자신의 입력:", " ".join(vocab[i] for i in own))
-print("정답 입력 :", " ".join(vocab[i] for i in gold), "| 처음 달라지는 위치:", first_diff)
+print("정답 입력  :", " ".join(vocab[i] for i in gold), "| 처음 달라지는 위치:", first_diff)
 print(f"위치 0..{first_diff - 1} (같은 접두사): max |로짓 차이| < 1e-5:",
       bool((gap[:first_diff] < 1e-5).all()))
 print(f"위치 {first_diff}..5 (다른 접두사): 위치별 max |로짓 차이|:",
