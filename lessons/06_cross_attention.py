@@ -59,6 +59,7 @@ from IPython.display import display
 from torch import nn
 
 import attn_lib
+from attn_lib.i18n import pad
 from attn_lib.viz import plot_alignment, plot_dictionary
 from attn_lib.widgets import cross_attention_row, plot_cross_attention_row
 
@@ -119,7 +120,7 @@ for name, t, letters in [
     ("heads", heads, "(B, H, T, Dh)"),
     ("output", out, "(B, T, D)"),
 ]:
-    print(f"{name:<8} {tuple(t.shape)!s:<14} = {letters}")
+    print(f"{pad(name, 8)} {tuple(t.shape)!s:<14} = {letters}")
 
 # %% [markdown]
 # This is exactly what `attn_lib.MultiHeadAttention` computes when it is called with
@@ -526,7 +527,7 @@ with torch.no_grad():
     x3 = layer.norm3(x2 + layer.ff(x2))  # 3. feed-forward + residual + LayerNorm
 
 for name, t in [("y", y), ("self-attn", a), ("x1", x1), ("cross-attn", c), ("x2", x2), ("x3", x3)]:
-    print(f"{name:<10} {tuple(t.shape)}")
+    print(f"{pad(name, 13)} {tuple(t.shape)}")
 print("self-attention weights ", tuple(w_self.shape), "= (B, H, T, T)")
 print("cross-attention weights", tuple(w_cross.shape), "= (B, H, T, S)")
 

@@ -48,7 +48,7 @@ from attn_lib.i18n import set_language
 
 set_language("ko")
 
-# %% en="aefd20fc01"
+# %% en="bcc3b15fc4"
 import math
 
 import ipywidgets as widgets
@@ -59,6 +59,7 @@ from IPython.display import display
 from torch import nn
 
 import attn_lib
+from attn_lib.i18n import pad
 from attn_lib.viz import plot_alignment, plot_dictionary
 from attn_lib.widgets import cross_attention_row, plot_cross_attention_row
 
@@ -98,7 +99,7 @@ print("memory (인코더 쪽)", tuple(memory.shape), "= (B, S, D)")
 # `cross_attn`의 투영으로 단계별로 계산합니다. **쿼리는 `x`에서**, **키와 밸류는 `memory`에서**
 # 투영됩니다. 03 수업과 달라지는 것은 그것뿐입니다.
 
-# %% en="2d26dee54b"
+# %% en="7a36144e54"
 with torch.no_grad():
     q = attn_lib.split_heads(cross_attn.q_proj(x), H)  # (B, T, D) -> (B, H, T, Dh)
     k = attn_lib.split_heads(cross_attn.k_proj(memory), H)  # (B, S, D) -> (B, H, S, Dh)
@@ -117,7 +118,7 @@ for name, t, letters in [
     ("헤드", heads, "(B, H, T, Dh)"),
     ("출력", out, "(B, T, D)"),
 ]:
-    print(f"{name:<8} {tuple(t.shape)!s:<14} = {letters}")
+    print(f"{pad(name, 8)} {tuple(t.shape)!s:<14} = {letters}")
 
 # %% [markdown] en="479859fae3"
 # 이것이 `attn_lib.MultiHeadAttention`을 `query = x`, `key = value = memory`로 호출했을 때 계산하는 것과
@@ -498,7 +499,7 @@ print("self_mask", tuple(self_mask.shape), "| src_mask", tuple(src_mask.shape))
 # %% [markdown] en="21127ae2f7"
 # 세 서브층을 층 자신의 모듈로 한 줄씩 실행합니다.
 
-# %% en="4fa7100191"
+# %% en="85efc3538a"
 with torch.no_grad():
     a, w_self = layer.self_attn(y, y, y, mask=self_mask)  # (B, T, D), (B, H, T, T)
     x1 = layer.norm1(y + a)  # 1. 마스킹된 셀프 어텐션 + 잔차 + LayerNorm
@@ -506,8 +507,8 @@ with torch.no_grad():
     x2 = layer.norm2(x1 + c)  # 2. 크로스 어텐션 + 잔차 + LayerNorm
     x3 = layer.norm3(x2 + layer.ff(x2))  # 3. 피드포워드 + 잔차 + LayerNorm
 
-for name, t in [("y", y), ("self-attn", a), ("x1", x1), ("cross-attn", c), ("x2", x2), ("x3", x3)]:
-    print(f"{name:<10} {tuple(t.shape)}")
+for name, t in [("y", y), ("셀프 어텐션", a), ("x1", x1), ("크로스 어텐션", c), ("x2", x2), ("x3", x3)]:
+    print(f"{pad(name, 13)} {tuple(t.shape)}")
 print("셀프 어텐션 가중치  ", tuple(w_self.shape), "= (B, H, T, T)")
 print("크로스 어텐션 가중치", tuple(w_cross.shape), "= (B, H, T, S)")
 
