@@ -7,7 +7,8 @@
 - the drift check catches drift, shown on copies: an English markdown cell, code cell or code
   string edited, an English cell added, a number or identifier changed in the Korean code; and
   it accepts what a translation changes (comments, strings);
-- what a learner reads is Korean: the markdown, and the checkers' results stored in the notebooks.
+- what a learner reads is Korean: the markdown, the checkers' results stored in the notebooks, and
+  the stored text outputs (no line of English prose).
 
 The pairing of each Korean ``.py`` with its executed ``.ipynb`` is tested in test_notebook_pairs.py.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import re
 import shutil
 import sys
 from collections.abc import Iterator
@@ -25,6 +27,10 @@ import jupytext
 import nbformat
 import pytest
 from nbformat import NotebookNode
+
+# Tests of the drift check between the English and Korean lessons.
+# Nothing here depends on the CPU kernels: `make test` runs it once, not per KERNELS set.
+pytestmark = pytest.mark.kernel_independent
 
 REPO = Path(__file__).resolve().parent.parent
 LESSONS = REPO / "lessons"
@@ -402,3 +408,44 @@ def test_korean_notebook_shows_checker_results_in_korean(ipynb: Path) -> None:
         f"{ipynb.name}: checker results shown in English (is set_language('ko') run, and the notebook "
         f"re-executed with the catalogue?): {not_korean}"
     )
+
+
+# Words that make a printed line English prose (a sentence or phrase meant for the reader): a line of
+# code, a tensor, a shape or the data's tokens ("the cat sat on the mat") rarely holds one of these.
+_ENGLISH_PROSE = re.compile(r"\b(of|and|with|is|are|not|from|for|to|by|per|each|all|than|its|which|when)\b")
+# Stored lines that may stay English: matplotlib's repr of a figure, and an exception message quoted as
+# it is raised (PyTorch's and attn_lib's errors are English in both editions).
+_MAY_STAY_ENGLISH = re.compile(r"^<Figure size \d+x\d+ with \d+ Axes>$|\b[A-Z][A-Za-z]*Error: ")
+
+
+def _english_prose_lines(nb: NotebookNode) -> list[str]:
+    """The stored text output lines (streams and text/plain) that read as English prose, without Hangul."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            text = out.get("text", "") if out.get("output_type") == "stream" else ""
+            text += out.get("data", {}).get("text/plain", "")
+            for line in text.splitlines():
+                line = line.strip()
+                if ko.HANGUL.search(line) or _MAY_STAY_ENGLISH.search(line):
+                    continue
+                if _ENGLISH_PROSE.search(line):
+                    found.append(f"cell {i}: {line[:120]}")
+    return found
+
+
+@pytest.mark.parametrize("ipynb", KO_IPYNB, ids=lambda p: p.stem)
+def test_korean_notebook_prints_no_english_prose(ipynb: Path) -> None:
+    english = _english_prose_lines(nbformat.read(ipynb, as_version=4))
+    assert not english, (
+        f"{ipynb.name} prints English to the Korean reader (a label made in code or a dictionary key "
+        "shown as is? show a Korean label for it; a library message? give it a catalogue entry):\n"
+        + "\n".join(english)
+    )
+
+
+def test_the_english_prose_scan_finds_the_english_lessons_prose() -> None:
+    """The scan can fail: on an English lesson it finds many lines (and the figure reprs it lets pass)."""
+    found = _english_prose_lines(nbformat.read(LESSONS / "02_scaled_dot_product.ipynb", as_version=4))
+    assert len(found) >= 10, found
+    assert not any("<Figure size" in line for line in found)
