@@ -63,6 +63,7 @@ from attn_lib.data import (
     reversal_held_out_set,
     to_strings,
 )
+from attn_lib.i18n import pad
 from attn_lib.train import ProgressBar, exact_match_accuracy, sequence_loss, train, warmup_cosine_schedule
 from attn_lib.viz import plot_training_history
 from attn_lib.widgets import (
@@ -142,9 +143,9 @@ parts = {
     "generator (D -> V)": model.generator,
 }
 for name, part in parts.items():
-    print(f"{name:20s} {sum(p.numel() for p in part.parameters()):>7,d}")
+    print(f"{pad(name, 20)} {sum(p.numel() for p in part.parameters()):>7,d}")
 total = sum(p.numel() for p in model.parameters())
-print(f"{'total':20s} {total:>7,d}   (the positional encoding is a fixed table: 0 parameters)")
+print(f"{pad('total', 20)} {total:>7,d}   (the positional encoding is a fixed table: 0 parameters)")
 
 # %% [markdown]
 # The decoder is the largest part: each of its layers has *two* multi-head attentions (self and
@@ -208,9 +209,9 @@ def pytorch_default_embeddings(m: Transformer) -> Transformer:
 tokens = torch.arange(3, 13)  # the ten digits
 pe = model.pos.pe[:12]  # (12, D), the positional table
 rms = lambda t: round(t.pow(2).mean().sqrt().item(), 2)  # noqa: E731
-print("per-coordinate RMS, positional part:                ", rms(pe))
-print("per-coordinate RMS, token part (attn_lib, std 1/√D):", rms(model.src_embed(tokens) * math.sqrt(D)))
-print("per-coordinate RMS, token part (PyTorch, std 1):    ", rms(pytorch_default_embeddings(new_model()).src_embed(tokens) * math.sqrt(D)))
+print(pad("per-coordinate RMS, positional part:", 52), rms(pe))
+print(pad("per-coordinate RMS, token part (attn_lib, std 1/√D):", 52), rms(model.src_embed(tokens) * math.sqrt(D)))
+print(pad("per-coordinate RMS, token part (PyTorch, std 1):", 52), rms(pytorch_default_embeddings(new_model()).src_embed(tokens) * math.sqrt(D)))
 
 # %% [markdown]
 # Reversal is *all* about positions, and a signal ten times weaker is hard to find. Does it matter?
@@ -427,11 +428,13 @@ maps = model.attention_maps(held_out.src, held_out.tgt_in)  # cross: one (B, H, 
 lengths = (held_out.src != PAD).sum(dim=1)  # (B,)
 mirror, produces_digit = mirror_positions(lengths, held_out.tgt_in.shape[1])  # (B, T) each
 stats = {}  # (layer, name) -> alignment_stats
-print(f"{'':26s}  argmax = L-1-i   within 1 of it   weight on L-1-i")
+print(pad("", 33), pad("argmax = L-1-i", 15, ">"), pad("within 1 of it", 15, ">"), pad("weight on L-1-i", 16, ">"))
 for layer, w in enumerate(maps.cross):
-    for name, m in [(f"head {h}", w[:, h]) for h in range(w.shape[1])] + [("average of heads", w.mean(1))]:
+    heads = [(f"head {h}", f"head {h}", w[:, h]) for h in range(w.shape[1])]  # (key, what is shown, map)
+    for name, label, m in [*heads, ("average of heads", "average of heads", w.mean(1))]:
         st = stats[layer, name] = alignment_stats(m, mirror, produces_digit)
-        print(f"decoder layer {layer}, {name:16s}  {100 * st['exact']:13.1f}%  {100 * st['near']:14.1f}%  {st['weight']:15.2f}")
+        row = pad(f"decoder layer {layer}, {label}", 33)
+        print(row, f"{100 * st['exact']:14.1f}%", f"{100 * st['near']:14.1f}%", f"{st['weight']:16.2f}")
 last = stats[1, "average of heads"]
 print("last layer, head average: where the argmax lands relative to L-1-i:", last["offsets"])
 

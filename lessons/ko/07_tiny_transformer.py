@@ -46,7 +46,7 @@ from attn_lib.i18n import set_language
 
 set_language("ko")
 
-# %% en="723ef5b054"
+# %% en="3cd6c96476"
 import math
 import time
 
@@ -69,6 +69,7 @@ from attn_lib.data import (
     reversal_held_out_set,
     to_strings,
 )
+from attn_lib.i18n import pad
 from attn_lib.train import ProgressBar, exact_match_accuracy, sequence_loss, train, warmup_cosine_schedule
 from attn_lib.viz import plot_training_history
 from attn_lib.widgets import (
@@ -128,7 +129,7 @@ print("문자열로:", to_strings(example.src), "->", to_strings(example.tgt_out
 # *generator*입니다. 작은 크기를 씁니다. d_model = 64, head_dim = 32인 헤드 두 개, d_ff = 128, 인코더 층 두
 # 개와 디코더 층 두 개입니다.
 
-# %% en="aa0c510e64"
+# %% en="fca4598f03"
 CONFIG = dict(d_model=64, num_heads=2, num_encoder_layers=2, num_decoder_layers=2, d_ff=128, max_len=32)
 
 
@@ -143,12 +144,12 @@ parts = {
     "목표 임베딩": model.tgt_embed,
     "인코더 (2층)": model.encoder,
     "디코더 (2층)": model.decoder,
-    "generator (D -> V) 층": model.generator,
+    "출력 투영 (D -> V)": model.generator,
 }
 for name, part in parts.items():
-    print(f"{name:20s} {sum(p.numel() for p in part.parameters()):>7,d}")
+    print(f"{pad(name, 20)} {sum(p.numel() for p in part.parameters()):>7,d}")
 total = sum(p.numel() for p in model.parameters())
-print(f"{'합계':20s} {total:>7,d}   (위치 인코딩은 고정된 표: 파라미터 0개)")
+print(f"{pad('합계', 20)} {total:>7,d}   (위치 인코딩은 고정된 표: 파라미터 0개)")
 
 # %% [markdown] en="ab8534e420"
 # 디코더가 가장 큰 부분입니다. 인코더 층에는 멀티헤드 어텐션이 하나인데, 디코더 층마다 *두 개*(셀프와
@@ -196,7 +197,7 @@ print("학습 전 손실:", round(sequence_loss(logits, example.tgt_out, PAD).it
 # 1/√d_model에서 시작해 두 부분의 크기가 비슷하게 합니다. PyTorch의 기본 시작값과 비교해 봅시다.
 
 
-# %% en="df63a573e7"
+# %% en="76d2d91082"
 def pytorch_default_embeddings(m: Transformer) -> Transformer:
     """비교를 위해 임베딩을 일반 nn.Embedding처럼(std 1) 다시 초기화합니다."""
     with torch.no_grad():
@@ -208,9 +209,9 @@ def pytorch_default_embeddings(m: Transformer) -> Transformer:
 tokens = torch.arange(3, 13)  # 숫자 열 개
 pe = model.pos.pe[:12]  # (12, D), 위치 표
 rms = lambda t: round(t.pow(2).mean().sqrt().item(), 2)  # noqa: E731
-print("좌표별 RMS, 위치 부분                          :", rms(pe))
-print("좌표별 RMS, 토큰 부분 (attn_lib, std 1/√D):", rms(model.src_embed(tokens) * math.sqrt(D)))
-print("좌표별 RMS, 토큰 부분 (PyTorch, std 1)    :", rms(pytorch_default_embeddings(new_model()).src_embed(tokens) * math.sqrt(D)))
+print(pad("좌표별 RMS, 위치 부분:", 52), rms(pe))
+print(pad("좌표별 RMS, 토큰 부분 (attn_lib, std 1/√D):", 52), rms(model.src_embed(tokens) * math.sqrt(D)))
+print(pad("좌표별 RMS, 토큰 부분 (PyTorch, std 1):", 52), rms(pytorch_default_embeddings(new_model()).src_embed(tokens) * math.sqrt(D)))
 
 # %% [markdown] en="96ea89251d"
 # 뒤집기는 *전적으로* 위치에 관한 과제이고, 열 배 약한 신호는 찾기 어렵습니다. 그것이 중요할까요? 짧은
@@ -230,8 +231,8 @@ for seed in (0, 1, 2):
         g = torch.Generator().manual_seed(seed)
         losses = train(m, lambda step, g=g: make_reversal_batch(64, 8, 12, g), steps=80, lr=2e-3, warmup=40)
         late_loss[seed, start] = sum(losses[-10:]) / 10
-    print(f"시드 {seed}: 스텝 71-80의 평균 손실, {DEFAULT}: {late_loss[seed, DEFAULT]:.2f},",
-          f"및 {LIBRARY}: {late_loss[seed, LIBRARY]:.2f}")
+    print(f"시드 {seed}: 스텝 71-80의 평균 손실은 {DEFAULT}에서 {late_loss[seed, DEFAULT]:.2f},",
+          f"{LIBRARY}에서 {late_loss[seed, LIBRARY]:.2f}")
 gaps = [late_loss[seed, DEFAULT] - late_loss[seed, LIBRARY] for seed in (0, 1, 2)]
 assert min(gaps) > 0.5, gaps  # 주장: 모든 시드에서 80 스텝 뒤에 확실히 뒤처짐
 print("PyTorch 기본 시작값이 세 시드 모두에서 0.5 nats 넘게 뒤처짐:", min(gaps) > 0.5)
@@ -410,16 +411,18 @@ plt.show()
 # 놓일까요? `mirror_positions`가 *L − 1 − i*와 숫자를 내는 행을 주고, `alignment_stats`가 그것들에 대해 맵을
 # 채점합니다(연습 문제 3에서 그 첫 숫자를 직접 작성합니다).
 
-# %% en="257a834846" tags=["nbval-ignore-output"]
+# %% en="2138cbdc0f" tags=["nbval-ignore-output"]
 maps = model.attention_maps(held_out.src, held_out.tgt_in)  # cross: 디코더 층마다 (B, H, T, S) 맵 하나
 lengths = (held_out.src != PAD).sum(dim=1)  # (B,)
 mirror, produces_digit = mirror_positions(lengths, held_out.tgt_in.shape[1])  # 각각 (B, T)
 stats = {}  # (층, 이름) -> alignment_stats
-print(f"{'':26s}  argmax = L-1-i   1칸 이내   L-1-i의 가중치")
+print(pad("", 33), pad("argmax = L-1-i", 15, ">"), pad("1칸 이내", 15, ">"), pad("L-1-i의 가중치", 16, ">"))
 for layer, w in enumerate(maps.cross):
-    for name, m in [(f"head {h}", w[:, h]) for h in range(w.shape[1])] + [("average of heads", w.mean(1))]:
+    heads = [(f"head {h}", f"헤드 {h}", w[:, h]) for h in range(w.shape[1])]  # (키, 보여 줄 이름, 맵)
+    for name, label, m in [*heads, ("average of heads", "헤드 평균", w.mean(1))]:
         st = stats[layer, name] = alignment_stats(m, mirror, produces_digit)
-        print(f"디코더 층 {layer}, {name:16s}  {100 * st['exact']:13.1f}%  {100 * st['near']:14.1f}%  {st['weight']:15.2f}")
+        row = pad(f"디코더 층 {layer}, {label}", 33)
+        print(row, f"{100 * st['exact']:14.1f}%", f"{100 * st['near']:14.1f}%", f"{st['weight']:16.2f}")
 last = stats[1, "average of heads"]
 print("마지막 층, 헤드 평균: L-1-i 대비 argmax의 위치:", last["offsets"])
 
