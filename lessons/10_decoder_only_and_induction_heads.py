@@ -56,6 +56,7 @@ import torch
 from IPython.display import display
 
 from attn_lib import DecoderOnlyLM, ablation_mask, induction_score, previous_token_score
+from attn_lib.i18n import pad
 from attn_lib.lm import (
     LM_ALPHABET,
     decode_text,
@@ -168,7 +169,7 @@ def watch(step: int, m: DecoderOnlyLM) -> None:
 
 
 start = time.perf_counter()
-model, losses = train_induction_model(seed=0, steps=STEPS, progress=ProgressBar(STEPS), watch=watch)
+model, losses = train_induction_model(seed=0, steps=STEPS, progress=ProgressBar(STEPS, "training"), watch=watch)
 seconds = time.perf_counter() - start
 print(f"trained in {seconds:.0f} s; mean loss of the last 50 steps {sum(losses[-50:]) / 50:.2f}")
 assert sum(losses[-50:]) / 50 < sum(losses[:50]) / 50 - 1.0, losses[-50:]  # it learned something
@@ -304,6 +305,12 @@ plt.show()
 # induction head is the control.
 
 # %% tags=["nbval-ignore-output"]
+LABEL = {  # what the table and the figure show for each run (the keys are used below)
+    "induction heads off": "induction heads off",
+    "previous-token heads off": "previous-token heads off",
+    "all of layer 0 off": "all of layer 0 off",
+    "the other layer-1 head(s) off (control)": "the other layer-1 head(s) off (control)",
+}
 curves = {"trained model": per_token.mean(0)}
 runs = {
     "induction heads off": induction_heads,
@@ -314,13 +321,13 @@ others = [(1, h) for h in range(4) if (1, h) not in induction_heads]
 if others:
     runs["the other layer-1 head(s) off (control)"] = others
 drop = {}  # how far the repeat's loss stays below the first half's
-for label, heads in runs.items():
-    curves[label] = token_losses(model, held_out, head_mask=ablation_mask(model, heads)).mean(0)
-    f, r = half_losses(curves[label][None], P)
-    drop[label] = f - r
-    print(f"{label:40s} {heads!s:34s} first half {f:.2f}, repeat {r:.2f} nats")
+for name, heads in runs.items():
+    curves[LABEL[name]] = curve = token_losses(model, held_out, head_mask=ablation_mask(model, heads)).mean(0)
+    f, r = half_losses(curve[None], P)
+    drop[name] = f - r
+    print(f"{pad(LABEL[name], 40)} {heads!s:34s} first half {f:.2f}, repeat {r:.2f} nats")
 gap = first - repeat
-print(f"the drop: {gap:.2f} nats intact;", {k: round(v / gap, 2) for k, v in drop.items()}, "of it left")
+print(f"the drop: {gap:.2f} nats intact;", {LABEL[k]: round(v / gap, 2) for k, v in drop.items()}, "of it left")
 assert drop["induction heads off"] < 0.3 * gap, drop  # the drop mostly disappears
 assert drop["all of layer 0 off"] < 0.3 * gap, drop  # layer 1 alone cannot do it
 assert drop["previous-token heads off"] < 0.7 * gap, drop  # these heads carry a large part of it

@@ -49,7 +49,7 @@ from attn_lib.i18n import set_language
 
 set_language("ko")
 
-# %% en="d33f2bbed8"
+# %% en="ea0e31b608"
 import math
 import time
 
@@ -59,6 +59,7 @@ import torch
 from IPython.display import display
 
 from attn_lib import DecoderOnlyLM, ablation_mask, induction_score, previous_token_score
+from attn_lib.i18n import pad
 from attn_lib.lm import (
     LM_ALPHABET,
     decode_text,
@@ -153,7 +154,7 @@ for row, p in zip(examples, periods.tolist(), strict=True):
 # 1에서 가장 좋은 헤드가 앞선 등장 뒤의 토큰에 두는 가중치입니다. CPU 스레드 하나로 전체 실행이 1분도 채 걸리지
 # 않습니다(셀이 시간을 출력합니다).
 
-# %% en="e96671ee6a" tags=["nbval-ignore-output"]
+# %% en="9f212ebfbe" tags=["nbval-ignore-output"]
 STEPS, P = 800, 16
 probe, _ = make_repeated_segments(50, len(LM_ALPHABET), 2 * P, P, P, generator=torch.Generator().manual_seed(7))
 watched = {"step": [], "prev": [], "ind": []}
@@ -167,7 +168,7 @@ def watch(step: int, m: DecoderOnlyLM) -> None:
 
 
 start = time.perf_counter()
-model, losses = train_induction_model(seed=0, steps=STEPS, progress=ProgressBar(STEPS), watch=watch)
+model, losses = train_induction_model(seed=0, steps=STEPS, progress=ProgressBar(STEPS, "학습"), watch=watch)
 seconds = time.perf_counter() - start
 print(f"학습 시간 {seconds:.0f}초; 마지막 50스텝의 평균 손실 {sum(losses[-50:]) / 50:.2f}")
 assert sum(losses[-50:]) / 50 < sum(losses[:50]) / 50 - 1.0, losses[-50:]  # 무언가를 배웠다
@@ -293,7 +294,13 @@ plt.show()
 # 돌아가야 합니다. 인덕션 헤드는 층 0이 쓴 것을 읽으므로 층 0을 꺼도 같아야 하고, 층 0의 이전 토큰 헤드만 꺼도 그중
 # 상당 부분이 설명되어야 합니다. 인덕션 헤드가 아닌 층 1의 헤드가 대조군입니다.
 
-# %% en="3247a95ff9" tags=["nbval-ignore-output"]
+# %% en="92c17e6c2e" tags=["nbval-ignore-output"]
+LABEL = {  # 표와 그림에 보여 줄 실행 이름 (키는 아래에서 씁니다)
+    "induction heads off": "인덕션 헤드 끔",
+    "previous-token heads off": "이전 토큰 헤드 끔",
+    "all of layer 0 off": "층 0 전체 끔",
+    "the other layer-1 head(s) off (control)": "층 1의 나머지 헤드 끔 (대조군)",
+}
 curves = {"학습된 모델": per_token.mean(0)}
 runs = {
     "induction heads off": induction_heads,
@@ -304,13 +311,13 @@ others = [(1, h) for h in range(4) if (1, h) not in induction_heads]
 if others:
     runs["the other layer-1 head(s) off (control)"] = others
 drop = {}  # 반복 구간의 손실이 앞쪽 절반보다 얼마나 낮은가
-for label, heads in runs.items():
-    curves[label] = token_losses(model, held_out, head_mask=ablation_mask(model, heads)).mean(0)
-    f, r = half_losses(curves[label][None], P)
-    drop[label] = f - r
-    print(f"{label:40s} {heads!s:34s} 앞쪽 절반 {f:.2f}, 반복 구간 {r:.2f} nat")
+for name, heads in runs.items():
+    curves[LABEL[name]] = curve = token_losses(model, held_out, head_mask=ablation_mask(model, heads)).mean(0)
+    f, r = half_losses(curve[None], P)
+    drop[name] = f - r
+    print(f"{pad(LABEL[name], 40)} {heads!s:34s} 앞쪽 절반 {f:.2f}, 반복 구간 {r:.2f} nat")
 gap = first - repeat
-print(f"낙폭: 온전한 모델에서 {gap:.2f} nat;", {k: round(v / gap, 2) for k, v in drop.items()}, "만큼 남음")
+print(f"낙폭: 온전한 모델에서 {gap:.2f} nat;", {LABEL[k]: round(v / gap, 2) for k, v in drop.items()}, "만큼 남음")
 assert drop["induction heads off"] < 0.3 * gap, drop  # 낙폭이 대부분 사라진다
 assert drop["all of layer 0 off"] < 0.3 * gap, drop  # 층 1만으로는 할 수 없다
 assert drop["previous-token heads off"] < 0.7 * gap, drop  # 이 헤드들이 큰 몫을 담당한다
