@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import _thread
 import importlib.util
 import io
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -82,7 +85,7 @@ def test_a_bad_plan_is_refused_naming_what_was_given(kwargs, match):
 def test_a_failed_stage_is_reported_and_the_other_stages_still_run(tmp_path):
     ran = []
 
-    def fake(stage, lane, printer, logs):
+    def fake(stage, lane, printer, logs, processes):
         ran.append(stage.name)
         code = 1 if stage.name == "b1" else 0
         return rt.Result(stage, lane, code, 1.0, REPO / "tests" / "results" / "logs" / f"{stage.name}.log")
@@ -128,3 +131,50 @@ def test_list_prints_the_plan_without_running_it(capsys):
     with pytest.raises(SystemExit) as exc:
         rt.main(["--list", "--kernels", "nonsense"])
     assert exc.value.code == 2
+
+
+def test_an_interrupt_stops_the_running_stages_with_what_they_started_and_runs_no_more(tmp_path):
+    """Ctrl-C (or CI's SIGTERM, turned into the same) ends every lane: no stage starts after it."""
+    pid_file = tmp_path / "grandchild.pid"
+    # A stage that starts a process of its own (as pytest starts kernels) and then waits.
+    script = (
+        "import subprocess, sys, time; "
+        "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        f"open({str(pid_file)!r}, 'w').write(str(c.pid)); print('started', flush=True); time.sleep(60)"
+    )
+    lanes = {
+        "x": [
+            rt.Stage("long", [sys.executable, "-c", script]),
+            rt.Stage("after", [sys.executable, "-c", "pass"]),
+        ],
+        "y": [rt.Stage("other long", [sys.executable, "-c", "import time; time.sleep(60)"])],
+    }
+    out = io.StringIO()
+
+    def interrupt_when_started():
+        deadline = time.monotonic() + 30
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.3)
+        _thread.interrupt_main()
+
+    threading.Thread(target=interrupt_when_started, daemon=True).start()
+    start = time.monotonic()
+    processes = rt.Processes()
+    results = rt.run_lanes(lanes, rt.Printer(out), tmp_path, processes=processes)
+    assert time.monotonic() - start < 30
+    assert processes.stopped.is_set()
+    assert [r.stage.name for r in results] == ["long", "other long"]  # "after" never started
+    assert all(r.returncode == rt.INTERRUPTED for r in results)
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the stage's own child {grandchild} survived the interrupt")
+    text = rt.summary(results, 5, interrupted=True)
+    assert "INTERRUPTED" in text and "every stage passed" not in text and "interrupted" in text

@@ -25,9 +25,11 @@ stage failed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,6 +41,7 @@ from pathlib import Path
 from typing import TextIO
 
 REPO = Path(__file__).resolve().parent.parent
+INTERRUPTED = -1000  # the "exit status" of a stage stopped by an interrupt
 LOGS = REPO / "tests" / "results" / "logs"
 
 # The Makefile's NBVAL (passed with --nbval-args) is the one definition; this is its default.
@@ -154,7 +157,12 @@ def plan(
                 env,
             ),
         ]
-    browser = [Stage("browser suite (JupyterLab in headless Chromium)", [*pytest, "tests/browser", *extra])]
+    browser = [
+        Stage(
+            "browser suite (JupyterLab in headless Chromium)",
+            [*pytest, "tests/browser", "--durations=20", "--durations-min=10", *extra],
+        )
+    ]
     lanes = {"browser": browser if "browser" in groups else [], "compute": compute}
     return {lane: stages for lane, stages in lanes.items() if stages}
 
@@ -177,18 +185,64 @@ def slug(name: str) -> str:
     return "-".join(part for part in keep.split("-") if part)[:80]
 
 
-def run_stage(stage: Stage, lane: str, printer: Printer, logs: Path) -> Result:
+class Processes:
+    """The stages' running commands, so that an interrupted run stops all of them.
+
+    Each command runs in its own session (process group), with whatever it starts (kernels,
+    JupyterLab, Chromium); :meth:`stop` ends every group and keeps new stages from starting.
+    """
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen] = set()
+
+    def start(self, command: list[str], **kwargs: object) -> subprocess.Popen | None:
+        with self._lock:
+            if self.stopped.is_set():
+                return None
+            proc = subprocess.Popen(command, start_new_session=True, **kwargs)  # type: ignore[call-overload]
+            self._running.add(proc)
+            return proc
+
+    def done(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            self._running.discard(proc)
+
+    def stop(self, grace: float = 10) -> None:
+        """SIGTERM every running group; SIGKILL what is left after ``grace`` seconds."""
+        with self._lock:
+            self.stopped.set()
+            running = list(self._running)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for proc in running:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, sig)
+            deadline = time.monotonic() + grace
+            while (
+                sig == signal.SIGTERM
+                and time.monotonic() < deadline
+                and any(p.poll() is None for p in running)
+            ):
+                time.sleep(0.2)
+
+
+def run_stage(
+    stage: Stage, lane: str, printer: Printer, logs: Path, processes: Processes | None = None
+) -> Result:
     """Run one stage in a fresh progress directory; its output line by line to the printer and its log."""
+    processes = processes or Processes()
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{slug(stage.name)}.log"
     data_dir = tempfile.mkdtemp(prefix="attn-course-test-")
     env = {**os.environ, **stage.env, "ATTN_COURSE_DATA_DIR": data_dir, "PYTHONUNBUFFERED": "1"}
     printer.line(lane, f"=== {stage.name}: {stage.describe()}")
     start = time.monotonic()
+    returncode = INTERRUPTED
     try:
         with log.open("w") as f:
             f.write(f"$ {stage.describe()}\n")
-            proc = subprocess.Popen(
+            proc = processes.start(
                 stage.command,
                 cwd=REPO,
                 env=env,
@@ -197,35 +251,67 @@ def run_stage(stage: Stage, lane: str, printer: Printer, logs: Path) -> Result:
                 text=True,
                 errors="replace",
             )
-            assert proc.stdout is not None
-            for raw in proc.stdout:
-                text = raw.rstrip("\n")
-                f.write(text + "\n")
-                printer.line(lane, text)
-            returncode = proc.wait()
+            if proc is not None:
+                assert proc.stdout is not None
+                try:
+                    for raw in proc.stdout:
+                        text = raw.rstrip("\n")
+                        f.write(text + "\n")
+                        printer.line(lane, text)
+                    returncode = proc.wait()
+                finally:
+                    processes.done(proc)
+                if processes.stopped.is_set():
+                    returncode = INTERRUPTED
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     seconds = time.monotonic() - start
-    verdict = "passed" if returncode == 0 else f"FAILED (exit status {returncode})"
+    verdict = verdict_of(returncode, long=True)
     printer.line(lane, f"=== {stage.name}: {verdict} in {format_seconds(seconds)} (log: {shown(log)})")
     return Result(stage, lane, returncode, seconds, log)
 
 
+def verdict_of(returncode: int, long: bool = False) -> str:
+    if returncode == 0:
+        return "passed"
+    if returncode == INTERRUPTED:
+        return "interrupted"
+    return f"FAILED (exit status {returncode})" if long else "FAILED"
+
+
 def run_lanes(
-    lanes: dict[str, list[Stage]], printer: Printer, logs: Path, runner: Callable[..., Result] = run_stage
+    lanes: dict[str, list[Stage]],
+    printer: Printer,
+    logs: Path,
+    runner: Callable[..., Result] = run_stage,
+    processes: Processes | None = None,
 ) -> list[Result]:
-    """Each lane in its own thread, its stages in order; all results, in the plan's order."""
+    """Each lane in its own thread, its stages in order; all results, in the plan's order.
+
+    A failed stage does not stop anything. An interrupt (Ctrl-C, SIGTERM) stops every running
+    stage and starts no more; the stages that did not run are not in the results.
+    """
+    processes = processes or Processes()
     results: dict[str, list[Result]] = {lane: [] for lane in lanes}
 
     def work(lane: str) -> None:
         for stage in lanes[lane]:
-            results[lane].append(runner(stage, lane, printer, logs))
+            if processes.stopped.is_set():
+                return
+            results[lane].append(runner(stage, lane, printer, logs, processes))
 
-    threads = [threading.Thread(target=work, args=(lane,), name=lane) for lane in lanes]
+    threads = [threading.Thread(target=work, args=(lane,), name=lane, daemon=True) for lane in lanes]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.5)
+    except KeyboardInterrupt:
+        printer.line("runner", "interrupted: stopping every running stage")
+        processes.stop()
+        for t in threads:
+            t.join(30)
     return [r for lane in lanes for r in results[lane]]
 
 
@@ -242,18 +328,20 @@ def format_seconds(seconds: float) -> str:
     return f"{m} min {s:02d} s" if m else f"{s} s"
 
 
-def summary(results: Sequence[Result], wall: float) -> str:
+def summary(results: Sequence[Result], wall: float, interrupted: bool = False) -> str:
     width = max(len(r.stage.name) for r in results)
     lines = ["", "make test: every stage", ""]
     for r in results:
-        verdict = "passed" if r.returncode == 0 else "FAILED"
+        verdict = verdict_of(r.returncode)
         lines.append(f"  {r.lane:<8} {r.stage.name:<{width}}  {verdict:<6}  {format_seconds(r.seconds):>12}")
-    failed = [r for r in results if r.returncode != 0]
+    failed = [r for r in results if r.returncode not in (0, INTERRUPTED)]
     lines += ["", f"  wall time {format_seconds(wall)} (the two lanes at the same time)"]
     if failed:
         lines.append(f"  {len(failed)} stage(s) FAILED; their logs:")
         lines += [f"    {shown(r.log)}" for r in failed]
-    else:
+    if any(r.returncode == INTERRUPTED for r in results) or interrupted:
+        lines.append("  INTERRUPTED: not every stage ran to the end")
+    elif not failed:
         lines.append("  every stage passed")
     return "\n".join(lines)
 
@@ -292,9 +380,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  {stage.name}\n    {stage.describe()}")
         return 0
     printer = Printer(sys.stdout)
+    processes = Processes()
+
+    def on_sigterm(signum: int, frame: object) -> None:  # CI's timeout: stop like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     start = time.monotonic()
-    results = run_lanes(lanes, printer, LOGS)
-    print(summary(results, time.monotonic() - start), flush=True)
+    results = run_lanes(lanes, printer, LOGS, processes=processes)
+    interrupted = processes.stopped.is_set()
+    print(summary(results, time.monotonic() - start, interrupted), flush=True)
+    if interrupted:
+        return 130
     return 0 if all(r.returncode == 0 for r in results) else 1
 
 
