@@ -36,15 +36,14 @@ def test_the_plan_has_a_browser_lane_and_a_compute_lane_with_every_stage():
     assert list(lanes) == ["browser", "compute"]
     assert [s.command[3] for s in lanes["browser"]] == ["tests/browser"]
     compute = lanes["compute"]
-    assert len(compute) == 2 + 2 * len(KERNELS)
-    native_lib, native_nb = compute[0], compute[1]
+    assert len(compute) == 3 + 2 * len(KERNELS)
+    native_lib, native_en, native_ko = compute[:3]
     assert native_lib.env == {} and "--cov-fail-under=90" in native_lib.command
     assert (
-        native_nb.env == {}
-        and "--nbval" in native_nb.command
-        and "--ignore=lessons/ko" not in native_nb.command
+        native_en.env == {} and "--nbval" in native_en.command and "--ignore=lessons/ko" in native_en.command
     )
-    for spec, (lib, nb) in zip(KERNELS, zip(compute[2::2], compute[3::2], strict=True), strict=True):
+    assert native_ko.env == {} and "--nbval" in native_ko.command and native_ko.command[3] == "lessons/ko"
+    for spec, (lib, nb) in zip(KERNELS, zip(compute[3::2], compute[4::2], strict=True), strict=True):
         env = dict(word.split("=") for word in spec.split())
         assert lib.env == env and nb.env == env
         assert lib.command[lib.command.index("-m", 3) + 1] == "not kernel_independent"

@@ -53,6 +53,10 @@ LIB_XDIST = ["-n", "auto"]
 # Tests whose outcome cannot depend on the CPU kernels (file formats, the message catalogue, the
 # drift check, progress records, the benchmark harness) run once, with the native kernels.
 KERNEL_DEPENDENT = ["-m", "not kernel_independent"]
+# The browser suite in two workers, each with its own JupyterLab server and Chromium: a worker spends
+# much of its time waiting, so two of them keep a core busy. Tests go to whichever worker is free
+# (worksteal), so the long lessons do not queue up behind each other.
+BROWSER_WORKERS = 2
 # The coverage gate is on the library tests. (The lessons run in Jupyter kernels, other processes,
 # which coverage does not follow unless told to; their code is the library's, tested here.)
 COVERAGE = ["--cov=attn_lib", "--cov-report=term-missing:skip-covered", "--cov-fail-under=90"]
@@ -93,12 +97,19 @@ def parse_kernels(spec: str) -> dict[str, str]:
     return env
 
 
+def browser_xdist(workers: int) -> list[str]:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"--browser-workers: expected a positive int, got {workers!r}")
+    return [] if workers == 1 else ["-n", str(workers), "--dist", "worksteal"]
+
+
 def plan(
     python: str,
     kernels: Sequence[str],
     pytest_args: Sequence[str] = (),
     nbval: Sequence[str] = NBVAL,
     groups: Sequence[str] = GROUPS,
+    browser_workers: int = BROWSER_WORKERS,
 ) -> dict[str, list[Stage]]:
     """The two lanes: lane name -> its stages, in the order they run (only the stages of ``groups``:
     ``native`` library tests and lessons, the ``browser`` suite, the other ``kernels`` sets)."""
@@ -116,8 +127,12 @@ def plan(
                 [*pytest, "tests", "--ignore=tests/browser", *LIB_XDIST, "-q", *COVERAGE, *extra],
             ),
             Stage(
-                "lessons under nbval, English and Korean (native kernels)",
-                [*pytest, "lessons", *nbval, *NBVAL_XDIST, "-q", *extra],
+                "English lessons under nbval (native kernels)",
+                [*pytest, "lessons", *nbval, "--ignore=lessons/ko", *NBVAL_XDIST, "-q", *extra],
+            ),
+            Stage(
+                "Korean lessons under nbval (native kernels)",
+                [*pytest, "lessons/ko", *nbval, *NBVAL_XDIST, "-q", *extra],
             ),
         ]
     )
@@ -160,7 +175,14 @@ def plan(
     browser = [
         Stage(
             "browser suite (JupyterLab in headless Chromium)",
-            [*pytest, "tests/browser", "--durations=20", "--durations-min=10", *extra],
+            [
+                *pytest,
+                "tests/browser",
+                *browser_xdist(browser_workers),
+                "--durations=20",
+                "--durations-min=10",
+                *extra,
+            ],
         )
     ]
     lanes = {"browser": browser if "browser" in groups else [], "compute": compute}
@@ -365,11 +387,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only", nargs="+", default=list(GROUPS), metavar="GROUP", help=f"run only these of {list(GROUPS)}"
     )
+    parser.add_argument(
+        "--browser-workers",
+        type=int,
+        default=BROWSER_WORKERS,
+        help="JupyterLab+Chromium pairs for the browser suite",
+    )
     parser.add_argument("--list", action="store_true", help="print the plan and exit")
     args = parser.parse_args(argv)
     try:
         lanes = plan(
-            args.python, args.kernels, shlex.split(args.pytest_args), shlex.split(args.nbval_args), args.only
+            args.python,
+            args.kernels,
+            shlex.split(args.pytest_args),
+            shlex.split(args.nbval_args),
+            args.only,
+            args.browser_workers,
         )
     except ValueError as err:
         parser.error(str(err))
