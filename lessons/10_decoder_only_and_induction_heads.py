@@ -370,7 +370,8 @@ plt.show()
 
 # %% tags=["nbval-ignore-output"]
 text = widgets.Text(value="the cat sat. the cat sat.", description="prompt", continuous_update=False)
-head_options = [(f"layer {layer}, head {h}" + (f" ({roles[layer, h]})" if (layer, h) in roles else ""), (layer, h))
+ROLE_LABEL = {"previous-token": "previous-token", "induction": "induction"}  # the roles' names, as shown
+head_options = [(f"layer {layer}, head {h}" + (f" ({ROLE_LABEL[roles[layer, h]]})" if (layer, h) in roles else ""), (layer, h))
                 for layer in range(2) for h in range(4)]  # fmt: skip
 default_head = induction_heads[0]
 head_pick = widgets.Dropdown(options=head_options, value=default_head, description="head")

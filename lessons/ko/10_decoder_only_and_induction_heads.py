@@ -354,9 +354,10 @@ plt.show()
 # (`attn_lib.lm.induction_targets`). 각 행에는 모델이 추측한 다음 문자가 레이블로 붙습니다. 반복되는 구절(`the cat sat.
 # the cat sat.`), 반복이 없는 구절, 중간에 오타가 있는 반복을 넣어 보세요.
 
-# %% en="5a37090c9f" tags=["nbval-ignore-output"]
+# %% en="a68ac6160c" tags=["nbval-ignore-output"]
 text = widgets.Text(value="the cat sat. the cat sat.", description="프롬프트", continuous_update=False)
-head_options = [(f"층 {layer}, 헤드 {h}" + (f" ({roles[layer, h]})" if (layer, h) in roles else ""), (layer, h))
+ROLE_LABEL = {"previous-token": "이전 토큰 헤드", "induction": "인덕션 헤드"}  # 역할의 이름 (보여 줄 말)
+head_options = [(f"층 {layer}, 헤드 {h}" + (f" ({ROLE_LABEL[roles[layer, h]]})" if (layer, h) in roles else ""), (layer, h))
                 for layer in range(2) for h in range(4)]  # fmt: skip
 default_head = induction_heads[0]
 head_pick = widgets.Dropdown(options=head_options, value=default_head, description="헤드")
