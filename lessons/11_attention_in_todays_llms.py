@@ -57,6 +57,7 @@ import torch
 from IPython.display import display
 
 from attn_lib import KVCache, MultiHeadAttention, causal_mask, sliding_window_mask
+from attn_lib.i18n import pad
 from attn_lib.lm import LM_ALPHABET, DecoderOnlyLM, make_repeated_segments, train_lm
 from attn_lib.multihead import sliding_window_attention
 from attn_lib.positional import sinusoidal_positional_encoding
@@ -207,10 +208,14 @@ train_seconds = time.perf_counter() - t0
 
 # %% tags=["nbval-ignore-output"]
 print(f"trained 4 models in {train_seconds:.0f} s; accuracy on the repeats (chance ≈ {1 / V:.0%})")
-print(f"{'positions':<17}{'T=32 seen':>11}{'T=64 seen':>11}{'T=64 new':>10}{'T=128 seen':>12}{'T=128 new':>11}")
+print(
+    f"{pad('positions', 17)}{pad('T=32 seen', 11, '>')}{pad('T=64 seen', 11, '>')}{pad('T=64 new', 10, '>')}"
+    f"{pad('T=128 seen', 12, '>')}{pad('T=128 new', 11, '>')}"
+)
+LABEL = {"learned": "learned", "sinusoidal": "sinusoidal", "RoPE": "RoPE", "RoPE + window 8": "RoPE + window 8"}
 for kind, row in table.items():
     print(
-        f"{kind:<17}{row[32][0]:>11.0%}{row[64][0]:>11.0%}{row[64][1]:>10.0%}{row[128][0]:>12.0%}{row[128][1]:>11.0%}"
+        f"{pad(LABEL[kind], 17)}{row[32][0]:>11.0%}{row[64][0]:>11.0%}{row[64][1]:>10.0%}{row[128][0]:>12.0%}{row[128][1]:>11.0%}"
     )
 
 # %% [markdown]
@@ -250,7 +255,7 @@ print("new positions: learned and sinusoidal < 60 % at T = 128; RoPE + window > 
 
 # %%
 for name, h_kv in (("MHA", 32), ("GQA, 8 KV heads (Llama 3 8B)", 8), ("MQA", 1)):
-    print(f"{name:<30} {format_bytes(kv_cache_bytes(32, h_kv, 128, 2)):>9} per token")
+    print(f"{pad(name, 30)} {format_bytes(kv_cache_bytes(32, h_kv, 128, 2)):>9} per token")
 
 d_small, H_small, T_cache = 64, 8, 100
 x_cache = torch.randn(1, T_cache, d_small)
@@ -311,7 +316,7 @@ gqa_seconds = time.perf_counter() - t0
 print(f"trained 6 models in {gqa_seconds:.0f} s; loss on repeated tokens (uniform guess: {math.log(V):.2f})")
 for h_kv, label in ((4, "MHA (4 KV heads)"), (2, "GQA (2 KV heads)"), (1, "MQA (1 KV head)")):
     runs = [gqa_loss[(h_kv, seed)] for seed in (0, 1)]
-    print(f"{label:<18} seed 0: {runs[0]:.2f}  seed 1: {runs[1]:.2f}  KV cache: {h_kv}/4 of MHA's")
+    print(f"{pad(label, 18)} seed 0: {runs[0]:.2f}  seed 1: {runs[1]:.2f}  KV cache: {h_kv}/4 of MHA's")
 spread_seeds = max(abs(gqa_loss[(h, 0)] - gqa_loss[(h, 1)]) for h in (4, 2, 1))
 print(f"largest difference between the two seeds of one variant: {spread_seeds:.2f}")
 

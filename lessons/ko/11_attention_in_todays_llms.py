@@ -52,7 +52,7 @@ from attn_lib.i18n import set_language
 
 set_language("ko")
 
-# %% en="51aed96d42"
+# %% en="37a23d58e4"
 import math
 import time
 
@@ -62,6 +62,7 @@ import torch
 from IPython.display import display
 
 from attn_lib import KVCache, MultiHeadAttention, causal_mask, sliding_window_mask
+from attn_lib.i18n import pad
 from attn_lib.lm import LM_ALPHABET, DecoderOnlyLM, make_repeated_segments, train_lm
 from attn_lib.multihead import sliding_window_attention
 from attn_lib.positional import sinusoidal_positional_encoding
@@ -206,12 +207,16 @@ models = {kind: train_positional(kind) for kind in VARIANTS}
 table = {kind: {T: repeat_accuracy(mdl, T) for T in (32, 64, 128)} for kind, mdl in models.items()}
 train_seconds = time.perf_counter() - t0
 
-# %% en="41acdad314" tags=["nbval-ignore-output"]
+# %% en="4680d452fc" tags=["nbval-ignore-output"]
 print(f"모델 4개 학습 {train_seconds:.0f}초; 반복 구간의 정확도 (본 = 학습 때 본 위치, 새 = 처음 보는 위치; 우연 ≈ {1 / V:.0%})")
-print(f"{'위치 방식':<17}{'T=32 본':>11}{'T=64 본':>11}{'T=64 새':>10}{'T=128 본':>12}{'T=128 새':>11}")
+print(
+    f"{pad('위치 방식', 17)}{pad('T=32 본', 11, '>')}{pad('T=64 본', 11, '>')}{pad('T=64 새', 10, '>')}"
+    f"{pad('T=128 본', 12, '>')}{pad('T=128 새', 11, '>')}"
+)
+LABEL = {"learned": "학습된 위치", "sinusoidal": "사인파 위치", "RoPE": "RoPE", "RoPE + window 8": "RoPE + 윈도 8"}
 for kind, row in table.items():
     print(
-        f"{kind:<17}{row[32][0]:>11.0%}{row[64][0]:>11.0%}{row[64][1]:>10.0%}{row[128][0]:>12.0%}{row[128][1]:>11.0%}"
+        f"{pad(LABEL[kind], 17)}{row[32][0]:>11.0%}{row[64][0]:>11.0%}{row[64][1]:>10.0%}{row[128][0]:>12.0%}{row[128][1]:>11.0%}"
     )
 
 # %% [markdown] en="f8b81ab17b"
@@ -247,9 +252,9 @@ print("새 위치: T = 128에서 학습된 위치와 사인파 < 60 %; RoPE + �
 # Llama-3-8B와 비슷한 모양(shape)(층 32개, 128차원 쿼리 헤드 32개, 16비트 숫자)으로 계산한 다음, `attn_lib`의 캐시로
 # 측정합니다.
 
-# %% en="a941bd4204"
+# %% en="4447f3a73b"
 for name, h_kv in (("MHA", 32), ("GQA, KV 헤드 8개 (Llama 3 8B)", 8), ("MQA", 1)):
-    print(f"{name:<30} {format_bytes(kv_cache_bytes(32, h_kv, 128, 2)):>9} (토큰당)")
+    print(f"{pad(name, 30)} {format_bytes(kv_cache_bytes(32, h_kv, 128, 2)):>9} (토큰당)")
 
 d_small, H_small, T_cache = 64, 8, 100
 x_cache = torch.randn(1, T_cache, d_small)
@@ -305,11 +310,11 @@ t0 = time.perf_counter()
 gqa_loss = {(h_kv, seed): train_gqa(h_kv, seed)[1] for h_kv in (4, 2, 1) for seed in (0, 1)}
 gqa_seconds = time.perf_counter() - t0
 
-# %% en="214fc66632" tags=["nbval-ignore-output"]
+# %% en="e17b693aa0" tags=["nbval-ignore-output"]
 print(f"모델 6개 학습 {gqa_seconds:.0f}초; 반복된 토큰에서의 손실 (균등 추측: {math.log(V):.2f})")
 for h_kv, label in ((4, "MHA (KV 헤드 4개)"), (2, "GQA (KV 헤드 2개)"), (1, "MQA (KV 헤드 1개)")):
     runs = [gqa_loss[(h_kv, seed)] for seed in (0, 1)]
-    print(f"{label:<18} 시드 0: {runs[0]:.2f}  시드 1: {runs[1]:.2f}  KV 캐시: MHA의 {h_kv}/4")
+    print(f"{pad(label, 18)} 시드 0: {runs[0]:.2f}  시드 1: {runs[1]:.2f}  KV 캐시: MHA의 {h_kv}/4")
 spread_seeds = max(abs(gqa_loss[(h, 0)] - gqa_loss[(h, 1)]) for h in (4, 2, 1))
 print(f"한 변형의 두 시드 사이 최대 차이: {spread_seeds:.2f}")
 
