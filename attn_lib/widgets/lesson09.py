@@ -44,19 +44,29 @@ def run_date(model: torch.nn.Module, text: str, ablate: tuple[str, int, int] | N
     from ..dates import EOS, SOURCE_CHARS, TARGET_LEN, ablate_heads, char_label, encode_source, translate
 
     if not isinstance(text, str):
-        return {"ok": False, "message": f"Please type a date (got {type(text).__name__})."}
+        return {
+            "ok": False,
+            "message": _("Please type a date (got {kind}).").format(kind=type(text).__name__),
+        }
     text = text.strip()
     if not text:
-        return {"ok": False, "message": "Type a date, e.g. 25 March 2019 or 2019년 3월 25일 월요일."}
+        return {"ok": False, "message": _("Type a date, e.g. 25 March 2019 or 2019년 3월 25일 월요일.")}
     bad = sorted({c for c in text if c not in SOURCE_CHARS})
     if bad:
         shown = " ".join(repr(c) for c in bad)
         return {
             "ok": False,
-            "message": f"The model has never seen the characters {shown}; please remove them.",
+            "message": _("The model has never seen the characters {shown}; please remove them.").format(
+                shown=shown
+            ),
         }
     if len(text) > DATE_MAX_CHARS:
-        return {"ok": False, "message": f"{len(text)} characters is too long; type at most {DATE_MAX_CHARS}."}
+        return {
+            "ok": False,
+            "message": _("{n} characters is too long; type at most {limit}.").format(
+                n=len(text), limit=DATE_MAX_CHARS
+            ),
+        }
     src = torch.tensor([encode_source(text)])  # (1, S)
     heads = [] if ablate is None else [ablate]
     was_training = model.training

@@ -261,13 +261,18 @@ def prompt_attention(model: torch.nn.Module, text: str) -> dict:
     from ..lm import LM_ALPHABET, encode_text, induction_targets
 
     if not isinstance(text, str):
-        return {"ok": False, "message": f"Please type some characters (got {type(text).__name__})."}
+        return {
+            "ok": False,
+            "message": _("Please type some characters (got {kind}).").format(kind=type(text).__name__),
+        }
     if len(text) < 2:
-        return {"ok": False, "message": "Type at least two characters, e.g. 'the cat. the cat.'"}
+        return {"ok": False, "message": _("Type at least two characters, e.g. 'the cat. the cat.'")}
     if len(text) > PROMPT_MAX_CHARS:
         return {
             "ok": False,
-            "message": f"{len(text)} characters is too long; the model reads at most {PROMPT_MAX_CHARS}.",
+            "message": _("{n} characters is too long; the model reads at most {limit}.").format(
+                n=len(text), limit=PROMPT_MAX_CHARS
+            ),
         }
     try:
         tokens = encode_text(text)
@@ -275,7 +280,9 @@ def prompt_attention(model: torch.nn.Module, text: str) -> dict:
         bad = " ".join(repr(c) for c in sorted({c for c in text.lower() if c not in LM_ALPHABET}))
         return {
             "ok": False,
-            "message": f"The model only reads letters, space and .,!?- ; please remove {bad}.",
+            "message": _("The model only reads letters, space and .,!?- ; please remove {bad}.").format(
+                bad=bad
+            ),
         }
     was_training = model.training
     model.eval()
@@ -294,10 +301,10 @@ def prompt_attention(model: torch.nn.Module, text: str) -> dict:
         "targets": targets,
         "mass": target_mass(maps, targets),
         "prediction": prediction,
-        "message": (
-            f"{has} of {len(text)} positions hold a character seen before (they have an induction target). "
-            f"Next character predicted after the last one: {prediction[-1].replace(' ', '␣')!r}"
-        ),
+        "message": _(
+            "{has} of {n} positions hold a character seen before (they have an induction target). "
+            "Next character predicted after the last one: {next!r}"
+        ).format(has=has, n=len(text), next=prediction[-1].replace(" ", "␣")),
     }
 
 
