@@ -67,6 +67,7 @@ from attn_lib.efficient import (
     operators_called,
     tiled_attention,
 )
+from attn_lib.i18n import pad
 from attn_lib.widgets import format_bytes, score_memory
 from attn_lib.widgets.lesson08 import plot_tile_choice, step_cost
 
@@ -92,7 +93,7 @@ print("torch", torch.__version__, "| threads:", torch.get_num_threads())
 
 # %%
 H, Dh = 8, 64  # heads and head_dim used throughout
-print(f"{'T':>7s}  {'scores (1, 8, T, T), float32':>28s}")
+print(f"{pad('T', 7, '>')}  {pad('scores (1, 8, T, T), float32', 28, '>')}")
 for T in [512, 1024, 2048, 4096, 8192, 16384, 32768]:
     print(f"{T:>7d}  {format_bytes(score_memory(T, T, num_heads=H)['explicit']):>28s}")
 assert score_memory(4096, 4096, num_heads=H)["explicit"] == 1 * H * 4096 * 4096 * 4 == 512 * MiB
@@ -132,10 +133,10 @@ else:
 # `step_cost` (in `attn_lib.widgets.lesson08`) does the counting:
 
 # %%
-print(f"{'rows x keys':>12s}  {'MFLOP':>7s}  {'MiB moved':>9s}  {'FLOP/byte':>9s}")
+print(f"{pad('rows x keys', 12, '>')}  {pad('MFLOP', 7, '>')}  {pad('MiB moved', 9, '>')}  {pad('FLOP/byte', 11, '>')}")
 for rows, keys in [(2048, 4), (2048, 64), (2048, 256), (256, 256)]:
     c = step_cost(rows, keys, head_dim=64)
-    print(f"{rows:>5d} x {keys:<4d}  {c['flops'] / 1e6:7.1f}  {c['bytes'] / MiB:9.2f}  {c['intensity']:9.1f}")
+    print(f"{rows:>5d} x {keys:<4d}  {c['flops'] / 1e6:7.1f}  {c['bytes'] / MiB:9.2f}  {c['intensity']:11.1f}")
 assert step_cost(2048, 4, 64)["intensity"] < 1.5 < 8 < step_cost(2048, 256, 64)["intensity"]
 
 # %% [markdown]
@@ -161,8 +162,9 @@ with torch.no_grad():
         "q @ k_chunkᵀ, (2048 x 64) @ (64 x 4)": median_time(lambda: q @ k_c.transpose(-2, -1), repeats=20),
         "a call with nothing to do (1 element)": median_time(lambda: tiny.mul_(1.0), repeats=20),
     }
+OP_LABEL = {"a call with nothing to do (1 element)": "a call with nothing to do (1 element)"}  # the code expressions are shown as they are
 for name, sec in op_time.items():
-    print(f"{name:42s} {sec * 1e6:7.1f} µs")
+    print(f"{pad(OP_LABEL.get(name, name), 42)} {sec * 1e6:7.1f} µs")
 ratio = per_step[2048] / per_step[64]
 print(f"a step with 2048 queries takes {ratio:.1f}x as long as with 64")
 assert ratio > 3, ratio  # call overhead would not depend on T_q; memory traffic grows with it
@@ -282,7 +284,7 @@ no_keys = mask.clone()
 no_keys[0] = False  # query 0 may attend to nothing
 print("chunked_attention, query 0:", chunked_attention(q, k, v, mask=no_keys, chunk_size=64)[0, 0, 0, :4], "...")
 scores_0 = (q[0, 0] @ k[0, 0].T).masked_fill(~no_keys, float("-inf"))  # (T, T), head 0 of sentence 0
-print("plain softmax, query 0:    ", torch.softmax(scores_0, dim=-1)[0, :4], "...")
+print(pad("plain softmax, query 0:", 27), torch.softmax(scores_0, dim=-1)[0, :4], "...")
 print("F.scaled_dot_product_attention, query 0:",
       F.scaled_dot_product_attention(q, k, v, attn_mask=no_keys)[0, 0, 0, :4], "...")
 
@@ -338,9 +340,10 @@ assert sweep["tiles (256 x C)"][1][-1] < sweep["key-only chunks (T_q x C)"][1][-
 
 # %%
 fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9.5, 3.6))
+SWEEP_LABEL = {"key-only chunks (T_q x C)": "key-only chunks (T_q x C)", "tiles (256 x C)": "tiles (256 x C)"}
 for (name, (secs, peaks)), colour, marker in zip(sweep.items(), ["#0072b2", "#e69f00"], ["o", "s"], strict=True):
-    ax_t.loglog(chunk_sizes, [s * 1e3 for s in secs], marker + "-", color=colour, label=name)
-    ax_m.loglog(chunk_sizes, [p / MiB for p in peaks], marker + "-", color=colour, label=name)
+    ax_t.loglog(chunk_sizes, [s * 1e3 for s in secs], marker + "-", color=colour, label=SWEEP_LABEL[name])
+    ax_m.loglog(chunk_sizes, [p / MiB for p in peaks], marker + "-", color=colour, label=SWEEP_LABEL[name])
 for ax in (ax_t, ax_m):
     ax.set_xscale("log", base=2)
     ax.set_xlabel("keys per step C = B_k (log scale)")
@@ -412,6 +415,7 @@ methods = {
     "tiled_attention": lambda q, k, v: tiled_attention(q, k, v)[0],
     "torch fused": lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
 }
+LABEL = {"explicit (attn_lib)": "explicit (attn_lib)", "tiled_attention": "tiled_attention", "torch fused": "torch fused"}
 grow = {name: ([], []) for name in methods}  # seconds, peak bytes
 with torch.no_grad():
     for T in lengths:
@@ -422,7 +426,7 @@ with torch.no_grad():
 for name, (secs, peaks) in grow.items():
     t_factors = ", ".join(f"x{b / a:.1f}" for a, b in itertools.pairwise(secs))
     m_factors = ", ".join(f"x{b / a:.1f}" for a, b in itertools.pairwise(peaks))
-    print(f"{name:20s} time per doubling of T: {t_factors}; memory: {m_factors}")
+    print(f"{pad(LABEL[name], 20)} time per doubling of T: {t_factors}; memory: {m_factors}")
 quadrupled = {name: secs[-1] / secs[-3] for name, (secs, _) in grow.items()}  # T x4: O(T²) gives x16
 assert all(f > 7 for f in quadrupled.values()), quadrupled  # well above the x4 of O(T) work
 assert grow["explicit (attn_lib)"][1][-1] / grow["explicit (attn_lib)"][1][-2] > 3.5  # O(T²) memory
@@ -434,8 +438,8 @@ fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9.5, 3.6))
 colours = {"explicit (attn_lib)": "#d55e00", "tiled_attention": "#e69f00", "torch fused": "#0072b2"}
 styles = {"explicit (attn_lib)": "o-", "tiled_attention": "s--", "torch fused": "^:"}  # not colour alone
 for name, (secs, peaks) in grow.items():
-    ax_t.loglog(lengths, [s * 1e3 for s in secs], styles[name], color=colours[name], label=name)
-    ax_m.loglog(lengths, [p / MiB for p in peaks], styles[name], color=colours[name], label=name)
+    ax_t.loglog(lengths, [s * 1e3 for s in secs], styles[name], color=colours[name], label=LABEL[name])
+    ax_m.loglog(lengths, [p / MiB for p in peaks], styles[name], color=colours[name], label=LABEL[name])
 ref = grow["torch fused"][0][-1] * 1e3
 ax_t.loglog(lengths, [ref * (T / lengths[-1]) ** 2 for T in lengths], "k--", lw=1, label="slope 2 (T²)")
 for ax in (ax_t, ax_m):
@@ -448,7 +452,7 @@ ax_t.set_ylabel("time (ms, fastest of 3, log scale)")
 ax_m.set_ylabel("peak memory (MiB, log scale)")
 ax_t.set_title("time: all three near the slope-2 line", fontsize=10)
 ax_m.set_title("memory: ×4 explicit, at most ×2 tiled and fused", fontsize=10)
-factors = ", ".join(f"{name} ×{f:.0f}" for name, f in quadrupled.items())
+factors = ", ".join(f"{LABEL[name]} ×{f:.0f}" for name, f in quadrupled.items())
 fig.suptitle(f"Same O(T²) work, different memory: T ×4 ({lengths[-3]} → {lengths[-1]}) multiplies the time by "
              f"{factors} (O(T) would be ×4)", fontsize=10)
 fig.tight_layout()
@@ -540,8 +544,9 @@ train = {
     "tiled (recompute)": lambda: torch.autograd.grad(tiled_attention(q, k, v)[0], (q, k, v), d_out),
 }
 train_peak = {name: measure_peak_memory(fn) for name, fn in train.items()}
+TRAIN_LABEL = {"explicit (autograd)": "explicit (autograd)", "tiled (recompute)": "tiled (recompute)"}
 for name, peak in train_peak.items():
-    print(f"{name:20s} forward + backward peak {peak / MiB:6.1f} MiB")
+    print(f"{pad(TRAIN_LABEL[name], 20)} forward + backward peak {peak / MiB:6.1f} MiB")
 weights_mib = 8 * T * T * 4 / MiB
 print(f"one (1, 8, T, T) float32 weight matrix: {weights_mib:.0f} MiB")
 assert train_peak["tiled (recompute)"] < train_peak["explicit (autograd)"] / 5, train_peak
@@ -622,7 +627,7 @@ print(f"{kv_per_token / MiB:g} MiB per token; a 4096-token context: {format_byte
 # %%
 for kv_heads, name in [(32, "multi-head (32 K/V heads)"), (8, "grouped-query (8 K/V heads)"), (1, "multi-query (1 K/V head)")]:
     per_token = 2 * 32 * kv_heads * 128 * 2  # (key and value) x layers x K/V heads x head_dim x bytes
-    print(f"{name:28s} {format_bytes(4096 * per_token):>9s} per 4096-token sequence")
+    print(f"{pad(name, 28)} {format_bytes(4096 * per_token):>9s} per 4096-token sequence")
 
 # %% [markdown]
 # A later lesson on today's attention builds grouped-query attention; here we stay with the cost.

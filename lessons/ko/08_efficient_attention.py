@@ -47,7 +47,7 @@ from attn_lib.i18n import set_language
 
 set_language("ko")
 
-# %% en="673fcc7181"
+# %% en="7515dd69f0"
 import itertools
 import math
 import os
@@ -70,6 +70,7 @@ from attn_lib.efficient import (
     operators_called,
     tiled_attention,
 )
+from attn_lib.i18n import pad
 from attn_lib.widgets import format_bytes, score_memory
 from attn_lib.widgets.lesson08 import plot_tile_choice, step_cost
 
@@ -93,9 +94,9 @@ print("torch", torch.__version__, "| 스레드 수:", torch.get_num_threads())
 # 쌍 하나에 숫자 하나입니다. float32에서 숫자 하나는 4바이트를 차지합니다. 시퀀스 하나(B = 1)와 헤드 8개에 대해
 # `score_memory`(`attn_lib.widgets`에 있음)가 그 행렬의 바이트 수를 알려 줍니다.
 
-# %% en="e2bfc22cd8"
+# %% en="3b768ee22a"
 H, Dh = 8, 64  # 수업 내내 쓰는 헤드 수와 head_dim
-print(f"{'T':>7s}  {'점수 (1, 8, T, T), float32':>28s}")
+print(f"{pad('T', 7, '>')}  {pad('점수 (1, 8, T, T), float32', 28, '>')}")
 for T in [512, 1024, 2048, 4096, 8192, 16384, 32768]:
     print(f"{T:>7d}  {format_bytes(score_memory(T, T, num_heads=H)['explicit']):>28s}")
 assert score_memory(4096, 4096, num_heads=H)["explicit"] == 1 * H * 4096 * 4096 * 4 == 512 * MiB
@@ -131,11 +132,11 @@ else:
 # 밸류 블록, 읽고 쓰는 누적값(accumulator), 그리고 몇 번 쓰고 읽는 점수 블록입니다. `step_cost`(`attn_lib.widgets.lesson08`에
 # 있음)가 이 셈을 합니다.
 
-# %% en="1dde97f913"
-print(f"{'쿼리 x 키':>12s}  {'MFLOP':>7s}  {'옮긴 MiB':>9s}  {'FLOP/바이트':>9s}")
+# %% en="aeecb03bf5"
+print(f"{pad('쿼리 x 키', 12, '>')}  {pad('MFLOP', 7, '>')}  {pad('옮긴 MiB', 9, '>')}  {pad('FLOP/바이트', 11, '>')}")
 for rows, keys in [(2048, 4), (2048, 64), (2048, 256), (256, 256)]:
     c = step_cost(rows, keys, head_dim=64)
-    print(f"{rows:>5d} x {keys:<4d}  {c['flops'] / 1e6:7.1f}  {c['bytes'] / MiB:9.2f}  {c['intensity']:9.1f}")
+    print(f"{rows:>5d} x {keys:<4d}  {c['flops'] / 1e6:7.1f}  {c['bytes'] / MiB:9.2f}  {c['intensity']:11.1f}")
 assert step_cost(2048, 4, 64)["intensity"] < 1.5 < 8 < step_cost(2048, 256, 64)["intensity"]
 
 # %% [markdown] en="f957113e69"
@@ -145,7 +146,7 @@ assert step_cost(2048, 4, 64)["intensity"] < 1.5 < 8 < step_cost(2048, 256, 64)[
 # 텐서에 대한 호출(할 일이 없을 때 PyTorch 호출 하나의 비용). 측정한 시간이므로 출력은 실행할 때마다 바뀌고, 주장은
 # 단언으로 확인합니다.
 
-# %% en="2de6f7aa2d" tags=["nbval-ignore-output"]
+# %% en="abf649e551" tags=["nbval-ignore-output"]
 T_k, C = 2048, 4
 k, v = torch.randn(2, 1, 4, T_k, 64).unbind(0)  # 각각 (B, H, T_k, Dh) = (1, 4, 2048, 64)
 per_step = {}
@@ -160,8 +161,9 @@ with torch.no_grad():
         "q @ k_chunkᵀ, (2048 x 64) @ (64 x 4)": median_time(lambda: q @ k_c.transpose(-2, -1), repeats=20),
         "a call with nothing to do (1 element)": median_time(lambda: tiny.mul_(1.0), repeats=20),
     }
+OP_LABEL = {"a call with nothing to do (1 element)": "할 일이 없는 호출 (원소 1개)"}  # 코드 식은 그대로 보여 줍니다
 for name, sec in op_time.items():
-    print(f"{name:42s} {sec * 1e6:7.1f} µs")
+    print(f"{pad(OP_LABEL.get(name, name), 42)} {sec * 1e6:7.1f} µs")
 ratio = per_step[2048] / per_step[64]
 print(f"쿼리 2048개인 스텝은 64개일 때의 {ratio:.1f}배 걸림")
 assert ratio > 3, ratio  # 호출 오버헤드라면 T_q에 의존하지 않는다; 메모리 트래픽은 T_q에 따라 늘어난다
@@ -270,12 +272,12 @@ for C in [1, 7, 64, 300, 1000]:
 # 확인합니다. 비교하자면, −∞로 된 행에 그냥 소프트맥스를 하면 NaN(0/0)이 나오고, PyTorch의 퓨즈드 함수는 이 버전에서
 # 역시 0을 반환합니다.
 
-# %% en="0e7fd7756b"
+# %% en="b74cd5ebed"
 no_keys = mask.clone()
 no_keys[0] = False  # 쿼리 0은 아무 데도 어텐션할 수 없다
 print("chunked_attention, 쿼리 0:", chunked_attention(q, k, v, mask=no_keys, chunk_size=64)[0, 0, 0, :4], "...")
 scores_0 = (q[0, 0] @ k[0, 0].T).masked_fill(~no_keys, float("-inf"))  # (T, T), 문장 0의 헤드 0
-print("그냥 소프트맥스, 쿼리 0:    ", torch.softmax(scores_0, dim=-1)[0, :4], "...")
+print(pad("그냥 소프트맥스, 쿼리 0:", 27), torch.softmax(scores_0, dim=-1)[0, :4], "...")
 print("F.scaled_dot_product_attention, 쿼리 0:",
       F.scaled_dot_product_attention(q, k, v, attn_mask=no_keys)[0, 0, 0, :4], "...")
 
@@ -328,11 +330,12 @@ assert sweep["key-only chunks (T_q x C)"][0][0] > 2 * best_chunk  # 키만 나�
 assert best_tile < 1.5 * best_chunk  # 좋은 블록 크기에서 타일링은 시간을 더 쓰지 않고 ...
 assert sweep["tiles (256 x C)"][1][-1] < sweep["key-only chunks (T_q x C)"][1][-1] / 2  # ... 메모리는 덜 쓴다
 
-# %% en="a48d7c25f6"
+# %% en="109dbce091"
 fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9.5, 3.6))
+SWEEP_LABEL = {"key-only chunks (T_q x C)": "키 청크 (T_q x C)", "tiles (256 x C)": "타일 (256 x C)"}
 for (name, (secs, peaks)), colour, marker in zip(sweep.items(), ["#0072b2", "#e69f00"], ["o", "s"], strict=True):
-    ax_t.loglog(chunk_sizes, [s * 1e3 for s in secs], marker + "-", color=colour, label=name)
-    ax_m.loglog(chunk_sizes, [p / MiB for p in peaks], marker + "-", color=colour, label=name)
+    ax_t.loglog(chunk_sizes, [s * 1e3 for s in secs], marker + "-", color=colour, label=SWEEP_LABEL[name])
+    ax_m.loglog(chunk_sizes, [p / MiB for p in peaks], marker + "-", color=colour, label=SWEEP_LABEL[name])
 for ax in (ax_t, ax_m):
     ax.set_xscale("log", base=2)
     ax.set_xlabel("스텝당 키 수 C = B_k (로그 눈금)")
@@ -393,13 +396,14 @@ display(widgets.VBox([widgets.HBox([block_q_slider, block_k_slider]),
 # T = 256 … 2048, 헤드 4개로 잽니다(3번 중 가장 빠른 것, 즉 다른 프로그램의 방해를 가장 덜 받은 실행입니다. 측정한
 # 값이므로 출력은 실행할 때마다 바뀝니다).
 
-# %% en="e9897fe3c3" tags=["nbval-ignore-output"]
+# %% en="95879c3d26" tags=["nbval-ignore-output"]
 lengths = [256, 512, 1024, 2048]
 methods = {
     "explicit (attn_lib)": lambda q, k, v: scaled_dot_product_attention(q, k, v)[0],
     "tiled_attention": lambda q, k, v: tiled_attention(q, k, v)[0],
     "torch fused": lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
 }
+LABEL = {"explicit (attn_lib)": "명시적 (attn_lib)", "tiled_attention": "tiled_attention", "torch fused": "torch 퓨즈드"}
 grow = {name: ([], []) for name in methods}  # 초, 최대 바이트
 with torch.no_grad():
     for T in lengths:
@@ -410,20 +414,20 @@ with torch.no_grad():
 for name, (secs, peaks) in grow.items():
     t_factors = ", ".join(f"x{b / a:.1f}" for a, b in itertools.pairwise(secs))
     m_factors = ", ".join(f"x{b / a:.1f}" for a, b in itertools.pairwise(peaks))
-    print(f"{name:20s} T가 두 배가 될 때 시간: {t_factors}; 메모리: {m_factors}")
+    print(f"{pad(LABEL[name], 20)} T가 두 배가 될 때 시간: {t_factors}; 메모리: {m_factors}")
 quadrupled = {name: secs[-1] / secs[-3] for name, (secs, _) in grow.items()}  # T x4: O(T²)이면 x16
 assert all(f > 7 for f in quadrupled.values()), quadrupled  # O(T) 계산의 x4보다 훨씬 크다
 assert grow["explicit (attn_lib)"][1][-1] / grow["explicit (attn_lib)"][1][-2] > 3.5  # O(T²) 메모리
 assert grow["tiled_attention"][1][-1] / grow["tiled_attention"][1][-2] < 2.5  # O(T) 메모리
 assert grow["torch fused"][1][-1] / grow["torch fused"][1][-2] < 2.5
 
-# %% en="e5dce82aaf"
+# %% en="705c334259"
 fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9.5, 3.6))
 colours = {"explicit (attn_lib)": "#d55e00", "tiled_attention": "#e69f00", "torch fused": "#0072b2"}
 styles = {"explicit (attn_lib)": "o-", "tiled_attention": "s--", "torch fused": "^:"}  # 색만으로 구분하지 않음
 for name, (secs, peaks) in grow.items():
-    ax_t.loglog(lengths, [s * 1e3 for s in secs], styles[name], color=colours[name], label=name)
-    ax_m.loglog(lengths, [p / MiB for p in peaks], styles[name], color=colours[name], label=name)
+    ax_t.loglog(lengths, [s * 1e3 for s in secs], styles[name], color=colours[name], label=LABEL[name])
+    ax_m.loglog(lengths, [p / MiB for p in peaks], styles[name], color=colours[name], label=LABEL[name])
 ref = grow["torch fused"][0][-1] * 1e3
 ax_t.loglog(lengths, [ref * (T / lengths[-1]) ** 2 for T in lengths], "k--", lw=1, label="기울기 2 (T²)")
 for ax in (ax_t, ax_m):
@@ -436,7 +440,7 @@ ax_t.set_ylabel("시간 (ms, 3번 중 가장 빠른 것, 로그 눈금)")
 ax_m.set_ylabel("최대 메모리 (MiB, 로그 눈금)")
 ax_t.set_title("시간: 셋 모두 기울기 2인 선 근처", fontsize=10)
 ax_m.set_title("메모리: 명시적 계산은 ×4, 타일링과 퓨즈드는 많아야 ×2", fontsize=10)
-factors = ", ".join(f"{name} ×{f:.0f}" for name, f in quadrupled.items())
+factors = ", ".join(f"{LABEL[name]} ×{f:.0f}" for name, f in quadrupled.items())
 fig.suptitle(f"같은 O(T²) 계산, 다른 메모리: T ×4 ({lengths[-3]} → {lengths[-1]})이면 시간이 "
              f"{factors} (O(T)라면 ×4)", fontsize=10)
 fig.tight_layout()
@@ -514,7 +518,7 @@ print("완전히 마스킹된 쿼리 3의 그래디언트가 정확히 0:", bool
 # T = 1024, 헤드 8개에서 순전파(forward pass) + 역전파 한 번의 최대 메모리를, 그래디언트까지 포함해 잽니다(측정한 값이므로
 # 출력은 비교하지 않고, 비율을 단언합니다).
 
-# %% en="bb5230a2e4" tags=["nbval-ignore-output"]
+# %% en="5d0ecad260" tags=["nbval-ignore-output"]
 T = 1024
 q, k, v = (t.requires_grad_() for t in torch.randn(3, 1, 8, T, 64).unbind(0))  # 각각 (1, 8, 1024, 64)
 d_out = torch.randn(1, 8, T, 64)
@@ -523,8 +527,9 @@ train = {
     "tiled (recompute)": lambda: torch.autograd.grad(tiled_attention(q, k, v)[0], (q, k, v), d_out),
 }
 train_peak = {name: measure_peak_memory(fn) for name, fn in train.items()}
+TRAIN_LABEL = {"explicit (autograd)": "명시적 (autograd)", "tiled (recompute)": "타일링 (재계산)"}
 for name, peak in train_peak.items():
-    print(f"{name:20s} 순전파 + 역전파 최대 {peak / MiB:6.1f} MiB")
+    print(f"{pad(TRAIN_LABEL[name], 20)} 순전파 + 역전파 최대 {peak / MiB:6.1f} MiB")
 weights_mib = 8 * T * T * 4 / MiB
 print(f"(1, 8, T, T) float32 가중치 행렬 하나: {weights_mib:.0f} MiB")
 assert train_peak["tiled (recompute)"] < train_peak["explicit (autograd)"] / 5, train_peak
@@ -596,10 +601,10 @@ print(f"토큰당 {kv_per_token / MiB:g} MiB; 4096토큰 문맥: 시퀀스당 {f
 # 공유하게 하는 것입니다: **그룹 쿼리 어텐션(grouped-query attention)**(GQA, 예를 들어 쿼리 헤드 32개에 키/밸류 헤드
 # 8개) 또는 **멀티 쿼리 어텐션(multi-query attention)**(MQA, 하나만). 캐시는 헤드 수의 비율만큼 줄어듭니다.
 
-# %% en="26b2cd7f27"
+# %% en="8a18e402b3"
 for kv_heads, name in [(32, "멀티헤드 (K/V 헤드 32개)"), (8, "그룹 쿼리 (K/V 헤드 8개)"), (1, "멀티 쿼리 (K/V 헤드 1개)")]:
     per_token = 2 * 32 * kv_heads * 128 * 2  # (키와 밸류) x 층 x K/V 헤드 x head_dim x 바이트
-    print(f"{name:28s} {format_bytes(4096 * per_token):>9s} (4096토큰 시퀀스당)")
+    print(f"{pad(name, 28)} {format_bytes(4096 * per_token):>9s} (4096토큰 시퀀스당)")
 
 # %% [markdown] en="6fd11de844"
 # 오늘날의 어텐션을 다루는 뒤 수업에서 그룹 쿼리 어텐션을 만듭니다. 여기서는 비용에 집중합니다.
