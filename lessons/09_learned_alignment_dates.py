@@ -57,6 +57,7 @@ from IPython.display import display
 
 from attn_lib import Transformer
 from attn_lib import dates as D
+from attn_lib.i18n import pad
 from attn_lib.train import ProgressBar, train
 from attn_lib.widgets.lesson09 import (
     plot_date_attention,
@@ -80,11 +81,12 @@ print("torch", torch.__version__, "| threads:", torch.get_num_threads())
 # we will need them to check what the model looks at. The weekday is the real one for the date.
 
 # %%
+FIELD_LABEL = {"year": "year", "month": "month", "day": "day"}  # shown for the names in D.FIELDS
 example_date = dt.date(2019, 3, 25)
 for fmt in D.DATE_FORMATS:
     e = D.render_date(example_date, fmt)
-    spans = ", ".join(f"{name} {e.source[a:b]!r} at [{a}, {b})" for name, (a, b) in zip(D.FIELDS, e.spans, strict=True))
-    print(f"{fmt:10s} {e.source:26s} -> {e.target}   {spans}")
+    spans = ", ".join(f"{FIELD_LABEL[name]} {e.source[a:b]!r} at [{a}, {b})" for name, (a, b) in zip(D.FIELDS, e.spans, strict=True))
+    print(f"{fmt:10s} {pad(e.source, 26)} -> {e.target}   {spans}")
 
 # %% [markdown]
 # Two details make the task more than copying digits. `dow_short` writes the year with two digits,
@@ -181,8 +183,9 @@ print("last loss below 1/100 of the first:", history[-1] < history[0] / 100)
 held_out = D.held_out_batch(held_dates[:500])
 correct = D.correct_rows(model, held_out)
 accuracy = D.accuracy_per_format(correct, held_out)
+ROW_LABEL = {"all": "all"}  # the formats are shown by their names, as in D.DATE_FORMATS
 for fmt, acc in accuracy.items():
-    print(f"{fmt:10s} {100 * acc:6.2f} %")
+    print(f"{pad(ROW_LABEL.get(fmt, fmt), 10)} {100 * acc:6.2f} %")
 print("wrong:", [e.source for e, ok in zip(held_out.examples, correct.tolist(), strict=True) if not ok])
 assert accuracy["all"] >= 0.99, accuracy
 assert min(accuracy.values()) >= 0.97, accuracy

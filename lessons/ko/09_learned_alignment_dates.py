@@ -47,7 +47,7 @@ from attn_lib.i18n import set_language
 
 set_language("ko")
 
-# %% en="b369dd3a7e"
+# %% en="1970a64761"
 import datetime as dt
 import time
 
@@ -58,6 +58,7 @@ from IPython.display import display
 
 from attn_lib import Transformer
 from attn_lib import dates as D
+from attn_lib.i18n import pad
 from attn_lib.train import ProgressBar, train
 from attn_lib.widgets.lesson09 import (
     plot_date_attention,
@@ -80,12 +81,13 @@ print("torch", torch.__version__, "| 스레드 수:", torch.get_num_threads())
 # 일이 어디에 있는지도 `[start, end)` 문자 구간으로 기록합니다. 모델이 무엇을 보는지 확인할 때 필요합니다. 요일은 그
 # 날짜의 실제 요일입니다.
 
-# %% en="226358e639"
+# %% en="1927ecd940"
+FIELD_LABEL = {"year": "연", "month": "월", "day": "일"}  # D.FIELDS의 이름 대신 보여 줄 말
 example_date = dt.date(2019, 3, 25)
 for fmt in D.DATE_FORMATS:
     e = D.render_date(example_date, fmt)
-    spans = ", ".join(f"{name} {e.source[a:b]!r} 위치 [{a}, {b})" for name, (a, b) in zip(D.FIELDS, e.spans, strict=True))
-    print(f"{fmt:10s} {e.source:26s} -> {e.target}   {spans}")
+    spans = ", ".join(f"{FIELD_LABEL[name]} {e.source[a:b]!r} 위치 [{a}, {b})" for name, (a, b) in zip(D.FIELDS, e.spans, strict=True))
+    print(f"{fmt:10s} {pad(e.source, 26)} -> {e.target}   {spans}")
 
 # %% [markdown] en="e95ac41a9d"
 # 과제를 단순한 숫자 복사 이상으로 만드는 세부 사항이 두 가지 있습니다. `dow_short`는 연도를 두 자리로 쓰므로, 모델은
@@ -174,12 +176,13 @@ print("마지막 손실이 첫 손실의 1/100 미만:", history[-1] < history[0
 # 성립해야 하는 것을 단언으로 확인합니다: 전체 형식에서 99 % 이상(저장된 실행은 전부 또는 거의 전부 맞힘), 모든
 # 형식 각각에서 97 % 이상.
 
-# %% en="bf3c33dcba" tags=["nbval-ignore-output"]
+# %% en="dec3900f5a" tags=["nbval-ignore-output"]
 held_out = D.held_out_batch(held_dates[:500])
 correct = D.correct_rows(model, held_out)
 accuracy = D.accuracy_per_format(correct, held_out)
+ROW_LABEL = {"all": "전체"}  # 형식은 D.DATE_FORMATS의 이름 그대로 보여 줍니다
 for fmt, acc in accuracy.items():
-    print(f"{fmt:10s} {100 * acc:6.2f} %")
+    print(f"{pad(ROW_LABEL.get(fmt, fmt), 10)} {100 * acc:6.2f} %")
 print("틀린 예제:", [e.source for e, ok in zip(held_out.examples, correct.tolist(), strict=True) if not ok])
 assert accuracy["all"] >= 0.99, accuracy
 assert min(accuracy.values()) >= 0.97, accuracy
@@ -198,7 +201,7 @@ print("홀드아웃 정확 일치 >= 99 %:", accuracy["all"] >= 0.99, "| 모든 
 sample_date = held_dates[123]
 sample = D.render_date(sample_date, "dmy_long").source
 result = run_date(model, sample)
-print(result["message"], "| cross", tuple(result["cross"].shape), "= (layers, H, T_out, S)")
+print(result["message"], "| 크로스 어텐션", tuple(result["cross"].shape), "= (층, H, T_out, S)")
 fig = plot_head_grid(
     result["cross"],
     result["out_labels"],
