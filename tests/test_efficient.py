@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 
 import pytest
 import torch
@@ -564,6 +565,22 @@ def test_measure_time_calls_warmup_plus_repeats_and_returns_seconds():
     times = measure_time(lambda: calls.append(1), repeats=4, warmup=2)
     assert len(calls) == 6
     assert len(times) == 4 and all(t >= 0.0 for t in times)
+
+
+def test_measure_time_counts_cpu_work_not_waiting_unless_asked_for_the_wall_clock():
+    """A call that sleeps does no work: CPU time ~0 (other programs' time is not counted either)."""
+    cpu = measure_time(lambda: time.sleep(0.05), repeats=2, warmup=0)
+    wall = measure_time(lambda: time.sleep(0.05), repeats=2, warmup=0, clock="wall")
+    assert max(cpu) < 0.02 and min(wall) >= 0.05
+    x = torch.randn(300, 300)
+    busy = min(measure_time(lambda: [x @ x for _ in range(20)], repeats=3))
+    assert busy > 0  # work is counted
+
+
+@pytest.mark.parametrize("clock", ["CPU", "process", None, 1])
+def test_measure_time_refuses_an_unknown_clock(clock):
+    with pytest.raises(ValueError, match=re.escape(f"clock must be one of ['cpu', 'wall'], got {clock!r}")):
+        measure_time(lambda: None, clock=clock)
 
 
 def test_operators_called_names_the_kernel_that_does_the_work():
