@@ -6,11 +6,13 @@ touches the repository. Without a Chromium the tests skip with a hint, or fail w
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pytest
 
@@ -69,12 +71,41 @@ def jupyterlab(
         lab.stop()
 
 
+def korean_system_font(config_dir: Path) -> dict[str, str]:
+    """Environment that gives Chromium the course's Korean font as a *system* font (fontconfig).
+
+    A Korean learner's machine has a Korean system font; this one (like many CI images) has none,
+    and Chromium would draw Hangul as empty boxes wherever a page does not bring its own font:
+    form controls (a dropdown's options), the fixed-width output. The config includes the system's
+    own fonts and adds the directory of NanumGothic, installed with koreanize-matplotlib (the font
+    the figures use), so Chromium falls back to it for Hangul as it would to a system Korean font.
+    """
+    spec = importlib.util.find_spec("koreanize_matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    fonts = Path(next(iter(spec.submodule_search_locations))) / "fonts"
+    if not (fonts / "NanumGothic.ttf").is_file():
+        return {}
+    conf = config_dir / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
+        f"  <dir>{escape(str(fonts))}</dir>\n"
+        f"  <cachedir>{escape(str(config_dir / 'cache'))}</cachedir>\n"
+        "</fontconfig>\n"
+    )
+    return {"FONTCONFIG_FILE": str(conf)}
+
+
 @pytest.fixture(scope="session")
-def browser(chromium_path: str) -> Iterator[Any]:
+def browser(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
+    env = {**os.environ, **korean_system_font(tmp_path_factory.mktemp("fontconfig"))}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS, env=env
+        )
         try:
             yield browser
         finally:

@@ -8,8 +8,10 @@ tests/browser/results/ko/.
 
 Korean must render as Korean, not as empty boxes. A learner's browser draws it with the system's
 Korean font; this machine (like many CI images) has none, so the test browser gets the NanumGothic
-font that the course already depends on (koreanize-matplotlib, for the figures) as a web font for
-Hangul only, and a check measures that Hangul glyphs are drawn as distinct shapes.
+font that the course already depends on (koreanize-matplotlib, for the figures) twice: as a system
+font through fontconfig (conftest.py: form controls such as a dropdown's options need it) and as a
+web font for Hangul only in the families of JupyterLab's font stacks; a check measures that Hangul
+glyphs are drawn as distinct shapes.
 """
 
 from __future__ import annotations
