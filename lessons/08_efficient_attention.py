@@ -40,9 +40,10 @@
 # 5. use a **KV cache** for generation, say why each step still costs O(t), give the new token its
 #    position offset, and name the cure for cache memory (grouped-query / multi-query attention).
 #
-# Timings depend on the machine and on what else runs on it: cells that print a measured time or
-# memory say so; their claims are asserted in the cell with generous margins, and the conclusions
-# rest on ratios and on checks that do not depend on the clock.
+# Timings depend on the machine: cells that print a measured time or memory say so; their claims
+# are asserted in the cell with generous margins, and the conclusions rest on ratios and on checks
+# that do not depend on the clock. Times are CPU seconds (`measure_time`'s default): what the
+# computation itself costs, without the time other programs on the machine take meanwhile.
 
 # %%
 import itertools
@@ -78,7 +79,7 @@ MiB = 2**20
 
 
 def median_time(fn, repeats=3):
-    """Median wall-clock seconds of ``repeats`` calls after one warm-up."""
+    """Median CPU seconds of ``repeats`` calls after one warm-up."""
     return statistics.median(measure_time(fn, repeats=repeats))
 
 
@@ -405,8 +406,8 @@ display(widgets.VBox([widgets.HBox([block_q_slider, block_k_slider]),
 # None of these methods skips a (query, key) pair: they all compute every score, so the
 # arithmetic grows like T², exactly as for the explicit formula. What changes is the memory: O(T)
 # instead of O(T²). Measured for the explicit formula, `tiled_attention` and PyTorch's fused
-# kernel, T = 256 … 2048, 4 heads (fastest of 3, the run least disturbed by other programs; measured,
-# so the output changes from run to run):
+# kernel, T = 256 … 2048, 4 heads (CPU seconds, fastest of 3; measured, so the output changes from
+# run to run):
 
 # %% tags=["nbval-ignore-output"]
 lengths = [256, 512, 1024, 2048]

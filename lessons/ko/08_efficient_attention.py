@@ -18,7 +18,7 @@
 #     version: 3.11.7
 # ---
 
-# %% [markdown] en="2285427765"
+# %% [markdown] en="91af3202d1"
 # # 08 · 어텐션의 비용, 그리고 무엇이 정말로 어텐션을 싸게 만드는가
 #
 # 모든 쿼리(query)가 모든 키(key)를 만납니다. 이것이 어텐션(attention)을 강력하게 만드는 점이자 비싸게 만드는 점입니다.
@@ -39,15 +39,16 @@
 # 5. 생성에 **KV 캐시**를 쓰고, 각 스텝이 왜 여전히 O(t)의 비용이 드는지 말하며, 새 토큰에 위치 오프셋을 주고, 캐시
 #    메모리의 해결책(그룹 쿼리 / 멀티 쿼리 어텐션)을 말한다.
 #
-# 시간은 기계와 그 기계에서 함께 돌아가는 다른 작업에 따라 달라집니다. 측정한 시간이나 메모리를 출력하는 셀은 그렇다고
-# 밝히며, 그 주장은 셀 안에서 넉넉한 여유를 두고 단언합니다. 결론은 비율과, 시계에 의존하지 않는 검사에 근거합니다.
+# 시간은 기계에 따라 달라집니다. 측정한 시간이나 메모리를 출력하는 셀은 그렇다고 밝히며, 그 주장은 셀 안에서 넉넉한
+# 여유를 두고 단언합니다. 결론은 비율과, 시계에 의존하지 않는 검사에 근거합니다. 시간은 CPU 시간(초, `measure_time`의
+# 기본값)입니다: 계산 자체가 드는 시간이며, 그동안 기계의 다른 프로그램이 가져가는 시간은 들어가지 않습니다.
 
 # %% en="setup"
 from attn_lib.i18n import set_language
 
 set_language("ko")
 
-# %% en="7515dd69f0"
+# %% en="69dfa02bc7"
 import itertools
 import math
 import os
@@ -81,7 +82,7 @@ MiB = 2**20
 
 
 def median_time(fn, repeats=3):
-    """워밍업 한 번 뒤 ``repeats``번 호출한 벽시계 시간(초)의 중앙값."""
+    """워밍업 한 번 뒤 ``repeats``번 호출한 CPU 시간(초)의 중앙값."""
     return statistics.median(measure_time(fn, repeats=repeats))
 
 
@@ -388,13 +389,13 @@ def show_tile_choice(block_q: int, block_k: int) -> None:
 display(widgets.VBox([widgets.HBox([block_q_slider, block_k_slider]),
                       widgets.interactive_output(show_tile_choice, {"block_q": block_q_slider, "block_k": block_k_slider})]))
 
-# %% [markdown] en="30a7e18e96"
+# %% [markdown] en="34555d356f"
 # ## 5 · 계산량은 O(T²) 그대로다
 #
 # 이 방법들 중 어느 것도 (쿼리, 키) 쌍을 건너뛰지 않습니다. 모두 모든 점수를 계산하므로, 산술은 명시적 공식과 똑같이
 # T²처럼 늘어납니다. 바뀌는 것은 메모리입니다: O(T²) 대신 O(T). 명시적 공식, `tiled_attention`, PyTorch 퓨즈드 커널을
-# T = 256 … 2048, 헤드 4개로 잽니다(3번 중 가장 빠른 것, 즉 다른 프로그램의 방해를 가장 덜 받은 실행입니다. 측정한
-# 값이므로 출력은 실행할 때마다 바뀝니다).
+# T = 256 … 2048, 헤드 4개로 잽니다(CPU 시간, 3번 중 가장 빠른 것. 측정한 값이므로 출력은 실행할 때마다
+# 바뀝니다).
 
 # %% en="95879c3d26" tags=["nbval-ignore-output"]
 lengths = [256, 512, 1024, 2048]

@@ -442,7 +442,7 @@ print("max |롤링 − 무제한| < 1e-5:", worst < 1e-5)
 # 점수 쌍으로 줄어듭니다. T = 4096, w = 128에서 시간을 잽니다(여기서 잰 것입니다. 여러분의 기계에서는 시간이 다르게
 # 나오며, 주장은 비율입니다).
 
-# %% en="6d9268935d"
+# %% en="810161619b"
 qs, ks, vs = torch.randn(3, 1, 4, 4096, 32).unbind(0)
 full_mask = sliding_window_mask(4096, 4096, 128)
 full = torch.nn.functional.scaled_dot_product_attention(qs, ks, vs, attn_mask=full_mask)
@@ -451,11 +451,13 @@ print("띠 계산 == 윈도 마스크를 쓴 전체 계산, max |diff| < 1e-5:",
 
 
 def best_time(fn, repeats: int = 3) -> float:
+    """`repeats`번 호출 중 가장 빠른 것, 이 프로세스의 CPU 시간(초)으로: 계산 자체가 드는 시간이며
+    그동안 다른 프로그램이 가져가는 시간은 빠집니다(그래서 두 값의 비율은 바쁜 기계에서도 성립합니다)."""
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     return min(times)
 
 
