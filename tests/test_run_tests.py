@@ -177,3 +177,28 @@ def test_an_interrupt_stops_the_running_stages_with_what_they_started_and_runs_n
         pytest.fail(f"the stage's own child {grandchild} survived the interrupt")
     text = rt.summary(results, 5, interrupted=True)
     assert "INTERRUPTED" in text and "every stage passed" not in text and "interrupted" in text
+
+
+def test_a_lane_that_is_done_takes_the_next_stage_of_the_other_lane(tmp_path):
+    """The browser lane ends before the compute lane: it then runs compute stages, each once, in order."""
+    started = []
+    lock = threading.Lock()
+
+    def fake(stage, lane, printer, logs, processes):
+        with lock:
+            started.append(stage.name)
+        time.sleep(0.3 if stage.name == "browser suite" else 0.15)
+        return rt.Result(stage, lane, 0, 0.1, logs / "x.log")
+
+    compute = [rt.Stage(f"c{i}", ["true"]) for i in range(8)]
+    lanes = {"browser": [rt.Stage("browser suite", ["true"])], "compute": compute}
+    results = rt.run_lanes(lanes, rt.Printer(io.StringIO()), tmp_path, runner=fake)
+    assert [r.stage.name for r in results] == ["browser suite"] + [
+        f"c{i}" for i in range(8)
+    ]  # the plan's order
+    assert sorted(started) == sorted(r.stage.name for r in results)  # each stage ran once
+    assert [name for name in started if name != "browser suite"] == [
+        f"c{i}" for i in range(8)
+    ]  # started in order
+    taken = [r.stage.name for r in results if r.lane == "browser" and r.stage.name != "browser suite"]
+    assert taken, "the browser lane stayed idle while compute stages waited"

@@ -11,6 +11,9 @@ they are spread over two lanes so the machine's cores are busy all the time:
   library tests marked ``kernel_independent`` run only the first time). Each stage uses every core
   (pytest-xdist; nbval gives each worker whole notebooks).
 
+A lane that has finished its own stages takes the next stage not yet started from the other lane
+(the browser suite ends first; its lane then takes compute stages), so both cores stay busy.
+
 Every stage records progress in a fresh, throw-away directory (``ATTN_COURSE_DATA_DIR``), as the
 Makefile's FRESH_DATA does. Each line a stage prints is shown as it comes, prefixed with its
 lane, and kept in ``tests/results/logs/<stage>.log``; at the end a table gives each stage's result
@@ -25,6 +28,7 @@ stage failed.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import os
 import shlex
@@ -179,6 +183,7 @@ def plan(
                 *pytest,
                 "tests/browser",
                 *browser_xdist(browser_workers),
+                "-v",  # a line per test as it ends: the lane's progress
                 "--durations=20",
                 "--durations-min=10",
                 *extra,
@@ -310,17 +315,32 @@ def run_lanes(
 ) -> list[Result]:
     """Each lane in its own thread, its stages in order; all results, in the plan's order.
 
-    A failed stage does not stop anything. An interrupt (Ctrl-C, SIGTERM) stops every running
-    stage and starts no more; the stages that did not run are not in the results.
+    A lane whose own stages are done takes the next not-yet-started stage of another lane (the
+    browser lane, once the browser suite is done, takes compute stages), so no core idles while
+    work is left. Stages start in their lane's order. A failed stage does not stop anything. An
+    interrupt (Ctrl-C, SIGTERM) stops every running stage and starts no more; the stages that did
+    not run are not in the results.
     """
     processes = processes or Processes()
-    results: dict[str, list[Result]] = {lane: [] for lane in lanes}
+    queues = {lane: collections.deque(enumerate(stages)) for lane, stages in lanes.items()}
+    lock = threading.Lock()
+    results: dict[tuple[str, int], Result] = {}
+
+    def next_stage(lane: str) -> tuple[str, int, Stage] | None:
+        with lock:
+            for owner in [lane, *(other for other in lanes if other != lane)]:
+                if queues[owner]:
+                    index, stage = queues[owner].popleft()
+                    return owner, index, stage
+            return None
 
     def work(lane: str) -> None:
-        for stage in lanes[lane]:
-            if processes.stopped.is_set():
+        while not processes.stopped.is_set():
+            taken = next_stage(lane)
+            if taken is None:
                 return
-            results[lane].append(runner(stage, lane, printer, logs, processes))
+            owner, index, stage = taken
+            results[owner, index] = runner(stage, lane, printer, logs, processes)
 
     threads = [threading.Thread(target=work, args=(lane,), name=lane, daemon=True) for lane in lanes]
     for t in threads:
@@ -334,7 +354,7 @@ def run_lanes(
         processes.stop()
         for t in threads:
             t.join(30)
-    return [r for lane in lanes for r in results[lane]]
+    return [results[key] for key in sorted(results, key=lambda k: (list(lanes).index(k[0]), k[1]))]
 
 
 def shown(path: Path) -> str:
