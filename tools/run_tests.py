@@ -334,26 +334,35 @@ def run_lanes(
                     return owner, index, stage
             return None
 
-    def work(lane: str) -> None:
-        while not processes.stopped.is_set():
-            taken = next_stage(lane)
-            if taken is None:
-                return
-            owner, index, stage = taken
-            results[owner, index] = runner(stage, lane, printer, logs, processes)
+    # Each lane says when it is done. (Not Thread.join: a KeyboardInterrupt that arrives during
+    # join() can leave the thread looking finished while it still runs, and its result is lost.)
+    finished = {lane: threading.Event() for lane in lanes}
 
-    threads = [threading.Thread(target=work, args=(lane,), name=lane, daemon=True) for lane in lanes]
-    for t in threads:
-        t.start()
+    def work(lane: str) -> None:
+        try:
+            while not processes.stopped.is_set():
+                taken = next_stage(lane)
+                if taken is None:
+                    return
+                owner, index, stage = taken
+                results[owner, index] = runner(stage, lane, printer, logs, processes)
+        finally:
+            finished[lane].set()
+
+    def all_finished() -> bool:
+        return all(event.is_set() for event in finished.values())
+
+    for lane in lanes:
+        threading.Thread(target=work, args=(lane,), name=lane, daemon=True).start()
     try:
-        for t in threads:
-            while t.is_alive():
-                t.join(0.5)
+        while not all_finished():
+            time.sleep(0.2)
     except KeyboardInterrupt:
         printer.line("runner", "interrupted: stopping every running stage")
         processes.stop()
-        for t in threads:
-            t.join(30)
+        deadline = time.monotonic() + 30
+        while not all_finished() and time.monotonic() < deadline:
+            time.sleep(0.2)
     return [results[key] for key in sorted(results, key=lambda k: (list(lanes).index(k[0]), k[1]))]
 
 
