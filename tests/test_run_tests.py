@@ -38,14 +38,14 @@ def test_the_plan_has_a_browser_lane_and_a_compute_lane_with_every_stage():
     compute = lanes["compute"]
     assert len(compute) == 3 + 2 * len(KERNELS)
     native_lib, native_en, native_ko = compute[:3]
-    assert native_lib.env == {} and "--cov-fail-under=90" in native_lib.command
+    assert native_lib.env == rt.ONE_THREAD and "--cov-fail-under=90" in native_lib.command
     assert (
         native_en.env == {} and "--nbval" in native_en.command and "--ignore=lessons/ko" in native_en.command
     )
     assert native_ko.env == {} and "--nbval" in native_ko.command and native_ko.command[3] == "lessons/ko"
     for spec, (lib, nb) in zip(KERNELS, zip(compute[3::2], compute[4::2], strict=True), strict=True):
         env = dict(word.split("=") for word in spec.split())
-        assert lib.env == env and nb.env == env
+        assert lib.env == {**env, **rt.ONE_THREAD} and nb.env == env
         assert lib.command[lib.command.index("-m", 3) + 1] == "not kernel_independent"
         assert "--ignore=lessons/ko" in nb.command  # the English lessons; the Korean ones natively
         assert "--cov=attn_lib" not in lib.command + nb.command

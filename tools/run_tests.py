@@ -54,6 +54,10 @@ GROUPS = ("native", "browser", "kernels")
 # Whole notebooks to a worker (a notebook's cells share one kernel and run in order).
 NBVAL_XDIST = ["-n", "auto", "--dist", "loadfile"]
 LIB_XDIST = ["-n", "auto"]
+# One PyTorch thread per library-test worker: xdist already puts a worker on every core, and each
+# worker's own OpenMP threads on top (they spin while they wait) made the stages beside another lane
+# several times slower. The tests hold on any number of threads; the lessons set one themselves.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 # Tests whose outcome cannot depend on the CPU kernels (file formats, the message catalogue, the
 # drift check, progress records, the benchmark harness) run once, with the native kernels.
 KERNEL_DEPENDENT = ["-m", "not kernel_independent"]
@@ -129,6 +133,7 @@ def plan(
             Stage(
                 "library tests (native kernels, coverage gate)",
                 [*pytest, "tests", "--ignore=tests/browser", *LIB_XDIST, "-q", *COVERAGE, *extra],
+                dict(ONE_THREAD),
             ),
             Stage(
                 "English lessons under nbval (native kernels)",
@@ -158,7 +163,7 @@ def plan(
                     "no:cacheprovider",
                     *extra,
                 ],
-                env,
+                {**env, **ONE_THREAD},
             ),
             Stage(
                 f"English lessons under nbval ({spec})",
