@@ -126,25 +126,23 @@ def plan(
             raise ValueError(f"--only: expected some of {list(GROUPS)}, got {group!r}")
     pytest = [python, "-m", "pytest"]
     extra = list(pytest_args)
-    compute = (
-        []
-        if "native" not in groups
-        else [
+
+    def library(*flags: str) -> list[str]:
+        return [*pytest, "tests", "--ignore=tests/browser", *LIB_XDIST, *flags, *extra]
+
+    def lessons(path: str, *flags: str) -> list[str]:
+        return [*pytest, path, *nbval, *NBVAL_XDIST, "-q", *flags, *extra]
+
+    english = ("lessons", "--ignore=lessons/ko")
+    compute: list[Stage] = []
+    if "native" in groups:
+        compute += [
             Stage(
-                "library tests (native kernels, coverage gate)",
-                [*pytest, "tests", "--ignore=tests/browser", *LIB_XDIST, "-q", *COVERAGE, *extra],
-                dict(ONE_THREAD),
+                "library tests (native kernels, coverage gate)", library("-q", *COVERAGE), dict(ONE_THREAD)
             ),
-            Stage(
-                "English lessons under nbval (native kernels)",
-                [*pytest, "lessons", *nbval, "--ignore=lessons/ko", *NBVAL_XDIST, "-q", *extra],
-            ),
-            Stage(
-                "Korean lessons under nbval (native kernels)",
-                [*pytest, "lessons/ko", *nbval, *NBVAL_XDIST, "-q", *extra],
-            ),
+            Stage("English lessons under nbval (native kernels)", lessons(*english)),
+            Stage("Korean lessons under nbval (native kernels)", lessons("lessons/ko")),
         ]
-    )
     # The Korean lessons' code is the English code (tests/test_korean_edition.py), so the other
     # kernel sets run the English lessons; `make nbval-ko` runs the Korean ones under all three.
     for spec in kernels if "kernels" in groups else []:
@@ -152,34 +150,10 @@ def plan(
         compute += [
             Stage(
                 f"library tests ({spec})",
-                [
-                    *pytest,
-                    "tests",
-                    "--ignore=tests/browser",
-                    *LIB_XDIST,
-                    *KERNEL_DEPENDENT,
-                    "-q",
-                    "-p",
-                    "no:cacheprovider",
-                    *extra,
-                ],
+                library(*KERNEL_DEPENDENT, "-q", "-p", "no:cacheprovider"),
                 {**env, **ONE_THREAD},
             ),
-            Stage(
-                f"English lessons under nbval ({spec})",
-                [
-                    *pytest,
-                    "lessons",
-                    *nbval,
-                    "--ignore=lessons/ko",
-                    *NBVAL_XDIST,
-                    "-q",
-                    "-p",
-                    "no:cacheprovider",
-                    *extra,
-                ],
-                env,
-            ),
+            Stage(f"English lessons under nbval ({spec})", lessons(*english, "-p", "no:cacheprovider"), env),
         ]
     browser = [
         Stage(
@@ -246,17 +220,17 @@ class Processes:
         with self._lock:
             self.stopped.set()
             running = list(self._running)
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            for proc in running:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, sig)
-            deadline = time.monotonic() + grace
-            while (
-                sig == signal.SIGTERM
-                and time.monotonic() < deadline
-                and any(p.poll() is None for p in running)
-            ):
-                time.sleep(0.2)
+        self._signal(running, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(p.poll() is None for p in running):
+            time.sleep(0.2)
+        self._signal(running, signal.SIGKILL)  # what is left of each group, the leader gone or not
+
+    @staticmethod
+    def _signal(running: list[subprocess.Popen], sig: int) -> None:
+        for proc in running:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, sig)
 
 
 def run_stage(

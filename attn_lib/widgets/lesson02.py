@@ -157,8 +157,7 @@ def table_header(first: tuple[str, int], groups: Sequence[tuple[str, Sequence[tu
     for title, columns in groups:
         cells = []
         for label, width in columns:
-            if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-                raise ValueError(f"the width of column {label!r} must be a positive int, got {width!r}")
+            _check_positive_int(f"the width of column {label!r}", width)
             if display_width(label) > width:
                 raise ValueError(
                     f"column label {label!r} takes {display_width(label)} columns but its column is {width} "
