@@ -97,9 +97,40 @@ def test_a_failed_stage_is_reported_and_the_other_stages_still_run(tmp_path):
     assert sorted(ran) == ["a1", "a2", "b1", "c1"]
     assert [r.stage.name for r in results] == ["a1", "b1", "c1", "a2"]  # the plan's order
     text = rt.summary(results, 75)
-    assert "1 stage(s) FAILED" in text and "tests/results/logs/b1.log" in text
+    assert "1 stage(s) FAILED" in text and "b1: tests/results/logs/b1.log" in text
     assert "wall time 1 min 15 s" in text
     assert "every stage passed" in rt.summary([results[0]], 3)
+
+
+def test_the_summary_repeats_what_failed_since_ci_may_show_only_the_end(tmp_path):
+    log = tmp_path / "b.log"
+    log.write_text(
+        "collected 3 items\n"
+        "[gw0] [ 50%] FAILED tests/t.py::test_a\n"  # -v progress lines are not the summary
+        "=== short test summary info ===\n"
+        "FAILED tests/t.py::test_a - AssertionError: Run All had not finished after 180 s\n"
+        f"ERROR tests/t.py::test_b - {'x' * 1000}\n"
+        "=== 1 failed, 1 error in 3.0s ===\n"
+    )
+    quiet = tmp_path / "c.log"
+    quiet.write_text("$ make something\nmake: *** No rule to make target 'something'.  Stop.\n\n")
+    results = [
+        rt.Result(rt.Stage("b", ["false"]), "x", 1, 3.0, log),
+        rt.Result(rt.Stage("c", ["false"]), "y", 2, 1.0, quiet),
+        rt.Result(rt.Stage("d", ["false"]), "y", 2, 1.0, tmp_path / "missing.log"),
+    ]
+    lines = rt.summary(results, 4).splitlines()
+    failed = [line.strip() for line in lines if line.strip().startswith(("FAILED", "ERROR"))]
+    assert failed[0] == "FAILED tests/t.py::test_a - AssertionError: Run All had not finished after 180 s"
+    assert failed[1].startswith("ERROR tests/t.py::test_b - xxx") and failed[1].endswith("...")
+    assert len(failed[1]) == rt.MAX_FAILURE_WIDTH and len(failed) == 2
+    assert any("No rule to make target" in line for line in lines)  # no summary lines: the log's end
+    assert any("log not readable" in line for line in lines)
+    many = tmp_path / "many.log"
+    many.write_text("".join(f"FAILED tests/t.py::test_{i}\n" for i in range(20)))
+    text = rt.summary([rt.Result(rt.Stage("m", ["false"]), "x", 1, 1.0, many)], 1)
+    assert text.count("FAILED tests/t.py::test_") == rt.MAX_FAILURES_SHOWN
+    assert "... and 8 more (see the log)" in text
 
 
 def test_a_stage_runs_with_its_environment_in_a_fresh_data_dir_that_is_removed(tmp_path):

@@ -358,6 +358,35 @@ def format_seconds(seconds: float) -> str:
     return f"{m} min {s:02d} s" if m else f"{s} s"
 
 
+# pytest's own summary lines of what failed ("FAILED tests/x.py::test - AssertionError: ...").
+FAILURE_PREFIXES = ("FAILED ", "ERROR ")
+MAX_FAILURES_SHOWN = 12
+MAX_FAILURE_WIDTH = 400
+
+
+def failures_in(log: Path) -> list[str]:
+    """What a failed stage's log says failed, short enough to end the run's output with.
+
+    CI may show only the end of a run, so the summary repeats pytest's "short test summary" lines
+    (at most MAX_FAILURES_SHOWN, each cut at MAX_FAILURE_WIDTH characters). A log without such
+    lines (the command itself failed) gives its last lines instead.
+    """
+    try:
+        text = log.read_text(errors="replace").splitlines()
+    except OSError as err:
+        return [f"(log not readable: {err})"]
+    found = [line for line in text if line.startswith(FAILURE_PREFIXES)]
+    if not found:
+        found = [line for line in text if line.strip()][-5:]
+    shown_lines = [
+        line if len(line) <= MAX_FAILURE_WIDTH else line[: MAX_FAILURE_WIDTH - 3] + "..."
+        for line in found[:MAX_FAILURES_SHOWN]
+    ]
+    if len(found) > MAX_FAILURES_SHOWN:
+        shown_lines.append(f"... and {len(found) - MAX_FAILURES_SHOWN} more (see the log)")
+    return shown_lines
+
+
 def summary(results: Sequence[Result], wall: float, interrupted: bool = False) -> str:
     width = max(len(r.stage.name) for r in results)
     lines = ["", "make test: every stage", ""]
@@ -367,8 +396,10 @@ def summary(results: Sequence[Result], wall: float, interrupted: bool = False) -
     failed = [r for r in results if r.returncode not in (0, INTERRUPTED)]
     lines += ["", f"  wall time {format_seconds(wall)} (the two lanes at the same time)"]
     if failed:
-        lines.append(f"  {len(failed)} stage(s) FAILED; their logs:")
-        lines += [f"    {shown(r.log)}" for r in failed]
+        lines.append(f"  {len(failed)} stage(s) FAILED; what failed, and their logs:")
+        for r in failed:
+            lines.append(f"    {r.stage.name}: {shown(r.log)}")
+            lines += [f"      {line}" for line in failures_in(r.log)]
     if any(r.returncode == INTERRUPTED for r in results) or interrupted:
         lines.append("  INTERRUPTED: not every stage ran to the end")
     elif not failed:

@@ -291,6 +291,13 @@ class NotebookReport:
         if not any(p.where == where and p.what == what for p in self.problems):
             self.problems.append(Problem(where, what, index))
 
+    def headline(self) -> str:
+        """How many problems and the first, in one line (the line pytest's short summary keeps)."""
+        if not self.problems:
+            return "no problems"
+        first = min(self.problems, key=lambda p: (p.index is None, p.index or 0))
+        return f"{len(self.problems)} problem(s), the first: {first}"[:300]
+
     def summary(self) -> str:
         lines = [f"{self.path}: {len(self.problems)} problem(s)"]
         ordered = sorted(self.problems, key=lambda p: (p.index is None, p.index or 0))

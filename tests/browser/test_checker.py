@@ -136,6 +136,8 @@ def test_checker_catches_a_broken_widget(jupyterlab: JupyterLab, page: Any, resu
     assert found("cell 5/6 `raise KeyError", "KeyError"), problems
     assert found('cell 6/6 `print("never reached")`', "not executed"), problems
     assert (results_dir / "selftest_broken-failure.png").exists()
+    # A failing lesson's first line (all that pytest's short summary keeps) names the first cell's problem.
+    assert report.headline().startswith(f"{len(problems)} problem(s), the first: cell 3/6"), report.headline()
 
 
 def test_checker_reports_the_select_kernel_dialog(

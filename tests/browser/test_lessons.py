@@ -36,7 +36,7 @@ def test_lesson_works_in_jupyterlab(
     print(report.summary())
     if report.problems:
         pytest.fail(
-            f"lesson {lesson.stem} does not work in JupyterLab as a learner uses it "
+            f"lesson {lesson.stem} does not work in JupyterLab as a learner uses it: {report.headline()} "
             f"(screenshot: tests/browser/results/{lesson.stem}-failure.png)\n{report.summary()}",
             pytrace=False,
         )

@@ -125,7 +125,8 @@ def test_korean_lesson_works_in_jupyterlab(
     failures = []
     if report.problems:
         failures.append(
-            f"Korean lesson {ko_lesson.stem} does not work in JupyterLab as a learner uses it "
+            f"Korean lesson {ko_lesson.stem} does not work in JupyterLab as a learner uses it: "
+            f"{report.headline()} "
             f"(screenshot: tests/browser/results/ko/{ko_lesson.stem}-failure.png)\n{report.summary()}"
         )
     if drawn["distinct"] != 5 or drawn["box"]:
