@@ -354,6 +354,8 @@ JS_STATE = (
 }"""
 )
 
+DIALOG_SETTLE = 5.0  # at most this many seconds for a dialog that has just appeared to draw all of itself
+
 JS_INTERRUPTIONS = r"""() => {
     const vis = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
     const text = (e) => (e.innerText || e.textContent || '').replace(/\s+/g, ' ').trim().slice(0, 300);
@@ -481,8 +483,25 @@ class NotebookChecker:
     def state(self) -> dict:
         return self.page.evaluate(JS_STATE)
 
-    def check_interruptions(self, moment: str) -> None:
+    def interruptions(self) -> dict:
+        """Dialogs, toasts, notifications and log entries on the page, dialogs read once they have settled.
+
+        A dialog can be on the page before its header is drawn (seen: the body "Select kernel for: …"
+        without the title "Select Kernel"), so a dialog is read until it reads the same twice, half a
+        second apart: the report quotes what the learner sees.
+        """
         seen = self.page.evaluate(JS_INTERRUPTIONS)
+        deadline = time.monotonic() + DIALOG_SETTLE
+        while seen["dialogs"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+            again = self.page.evaluate(JS_INTERRUPTIONS)
+            if not again["dialogs"] or again["dialogs"] == seen["dialogs"]:
+                break  # gone again (it is still reported), or the same twice: settled
+            seen = again
+        return seen
+
+    def check_interruptions(self, moment: str) -> None:
+        seen = self.interruptions()
         for text in seen["dialogs"]:
             self.report.problem("notebook", f"a dialog interrupts the learner {moment}: {text!r}")
         for text in seen["toasts"]:
@@ -540,7 +559,7 @@ class NotebookChecker:
             value = predicate()
             if value:
                 return value
-            seen = self.page.evaluate(JS_INTERRUPTIONS)
+            seen = self.interruptions()
             if seen["dialogs"]:
                 self.report.problem(
                     "notebook", f"a dialog appeared while waiting for {what}: {seen['dialogs']}"
