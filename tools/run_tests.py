@@ -54,6 +54,8 @@ GROUPS = ("native", "browser", "kernels")
 # Whole notebooks to a worker (a notebook's cells share one kernel and run in order).
 NBVAL_XDIST = ["-n", "auto", "--dist", "loadfile"]
 LIB_XDIST = ["-n", "auto"]
+# The slowest tests (for nbval: cells) at the end of each stage's log: where a stage's time goes.
+DURATIONS = ["--durations=15", "--durations-min=5"]
 # One PyTorch thread per library-test worker: xdist already puts a worker on every core, and each
 # worker's own OpenMP threads on top (they spin while they wait) made the stages beside another lane
 # several times slower. The tests hold on any number of threads; the lessons set one themselves.
@@ -128,10 +130,10 @@ def plan(
     extra = list(pytest_args)
 
     def library(*flags: str) -> list[str]:
-        return [*pytest, "tests", "--ignore=tests/browser", *LIB_XDIST, *flags, *extra]
+        return [*pytest, "tests", "--ignore=tests/browser", *LIB_XDIST, *DURATIONS, *flags, *extra]
 
     def lessons(path: str, *flags: str) -> list[str]:
-        return [*pytest, path, *nbval, *NBVAL_XDIST, "-q", *flags, *extra]
+        return [*pytest, path, *nbval, *NBVAL_XDIST, *DURATIONS, "-q", *flags, *extra]
 
     english = ("lessons", "--ignore=lessons/ko")
     compute: list[Stage] = []
