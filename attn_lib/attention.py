@@ -220,12 +220,16 @@ def scaled_dot_product_attention(
         else:  # let fully masked rows see everything, then zero them: no NaN on the way
             mask = mask | ~row_ok
 
-    if not need_weights:  # PyTorch's fused kernel computes half inputs in float32 itself
+    # PyTorch's fused kernel computes half inputs in float32 itself. Not for T_k = 0 (no keys:
+    # every row fully masked): there its float16 output is now and then NaN (torch 2.13 on CPU,
+    # queries of size ~1e4: a few runs in a hundred), so that case takes the explicit path below,
+    # whose empty matmul gives exact zeros.
+    if not need_weights and t_k > 0:
         out = F.scaled_dot_product_attention(
             query, key, value, attn_mask=mask, dropout_p=dropout_p, scale=scale
         )
-        if row_ok is not None:
-            out = out * row_ok
+        if row_ok is not None:  # where, not a product: a fully masked row is 0 even if the kernel gave NaN
+            out = torch.where(row_ok, out, 0.0)
         return out, None
 
     dtype = query.dtype
@@ -243,4 +247,6 @@ def scaled_dot_product_attention(
     if dropout_p > 0.0:
         weights = F.dropout(weights, p=dropout_p)
     out = weights @ value  # (..., T_q, d_v)
+    if not need_weights:
+        return out.to(dtype), None
     return out.to(dtype), weights.to(dtype)  # (..., T_q, d_v), (..., T_q, T_k)

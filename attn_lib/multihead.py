@@ -512,6 +512,8 @@ def sliding_window_attention(
     if isinstance(b, bool) or not isinstance(b, int) or b <= 0:
         raise ValueError(f"block_size must be None or a positive int, got {block_size!r}")
     T = q.shape[-2]
+    if T == 0:  # no queries: the empty output, (B, H, 0, Dh)
+        return v.clone()
     blocks = []
     for s in range(0, T, b):
         e, first = min(s + b, T), max(0, s - window + 1)  # queries s..e-1 reach keys first..e-1

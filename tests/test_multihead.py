@@ -902,6 +902,15 @@ def test_banded_sliding_window_attention_equals_full_attention_with_the_window_m
     torch.testing.assert_close(sliding_window_attention(q, k, v, window, block), expected)
 
 
+def test_banded_sliding_window_attention_of_no_tokens_is_empty_like_full_attention():
+    q = torch.randn(2, 3, 0, 4, requires_grad=True)
+    out = sliding_window_attention(q, q, q, 2)
+    assert out.shape == (2, 3, 0, 4)  # was torch.cat's own error about an empty list
+    assert out.shape == torch.nn.functional.scaled_dot_product_attention(q, q, q).shape
+    out.sum().backward()
+    assert q.grad is not None and q.grad.shape == q.shape
+
+
 def test_banded_sliding_window_attention_names_bad_arguments():
     q = torch.randn(1, 1, 4, 2)
     with pytest.raises(ValueError, match="window must be an int >= 1"):
