@@ -147,16 +147,21 @@ def plan(
         ]
     # The Korean lessons' code is the English code (tests/test_korean_edition.py), so the other
     # kernel sets run the English lessons; `make nbval-ko` runs the Korean ones under all three.
-    for spec in kernels if "kernels" in groups else []:
-        env = parse_kernels(spec)
-        compute += [
-            Stage(
-                f"library tests ({spec})",
-                library(*KERNEL_DEPENDENT, "-q", "-p", "no:cacheprovider"),
-                {**env, **ONE_THREAD},
-            ),
-            Stage(f"English lessons under nbval ({spec})", lessons(*english, "-p", "no:cacheprovider"), env),
-        ]
+    # The long nbval stages first, the short library stages last: whichever lane is left alone at
+    # the end then has a minute or two to go, not four.
+    specs = [(spec, parse_kernels(spec)) for spec in (kernels if "kernels" in groups else [])]
+    compute += [
+        Stage(f"English lessons under nbval ({spec})", lessons(*english, "-p", "no:cacheprovider"), env)
+        for spec, env in specs
+    ]
+    compute += [
+        Stage(
+            f"library tests ({spec})",
+            library(*KERNEL_DEPENDENT, "-q", "-p", "no:cacheprovider"),
+            {**env, **ONE_THREAD},
+        )
+        for spec, env in specs
+    ]
     browser = [
         Stage(
             "browser suite (JupyterLab in headless Chromium)",
