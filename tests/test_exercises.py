@@ -172,6 +172,21 @@ def test_each_mistake_really_differs_from_the_expected_answer(name: str, mistake
     assert not all(same), f"{mistake.name!r} gives the expected answer on every input"
 
 
+def test_a_mistake_is_named_in_the_part_of_a_tuple_the_learner_returned():
+    def unscaled_without_weights(q, k, v, mask=None):  # no scaling, and `None` for the weights
+        return torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v, None
+
+    result = exercises.check_scaled_dot_product_attention(unscaled_without_weights)
+    assert result.mistake == "no scaling (missing ÷√d_k)", str(result)
+
+    def right_without_weights(q, k, v, mask=None):  # right output, weights left out: no mistake to name
+        return exercises.lesson02._solution_scaled_dot_product_attention(q, k, v)[0], None
+
+    result = exercises.check_scaled_dot_product_attention(right_without_weights)
+    assert not result.passed and result.mistake is None
+    assert "`weights` (the 2nd item you return) is None" in result.message
+
+
 def test_a_combination_of_mistakes_is_not_misnamed_and_says_what_differs():
     def two_mistakes(q, k, v, mask=None):  # no scaling and the softmax over the wrong axis
         weights = torch.softmax(q @ k.transpose(-2, -1), dim=-2)

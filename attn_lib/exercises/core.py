@@ -283,7 +283,16 @@ def _agree(a: _Outcome, b: _Outcome) -> bool:
             and type(a.error) is type(b.error)
             and str(a.error) == str(b.error)
         )
-    return _values_agree(a.value, b.value, _MATCH_ATOL, _MATCH_RTOL)
+    if _values_agree(a.value, b.value, _MATCH_ATOL, _MATCH_RTOL):
+        return True
+    # A learner who returns only part of a tuple (``(out, None)`` for ``(out, weights)``) can still
+    # show a known mistake in the part they did return: the items they left as None are skipped.
+    theirs, mine = a.value, b.value
+    if isinstance(theirs, tuple) and isinstance(mine, tuple) and len(theirs) == len(mine):
+        given = [(x, y) for x, y in zip(theirs, mine, strict=True) if y is not None]
+        if given and len(given) < len(mine):
+            return all(_values_agree(x, y, _MATCH_ATOL, _MATCH_RTOL) for x, y in given)
+    return False
 
 
 def _match_mistake(
@@ -299,6 +308,11 @@ def _match_mistake(
     """
     best: tuple[Mistake, int] | None = None
     expected = ex.expected(*_clone(cases[failed].args))
+    mine = learner[failed].value
+    if isinstance(mine, tuple) and isinstance(expected, tuple) and len(mine) == len(expected):
+        given = [(x, y) for x, y in zip(expected, mine, strict=True) if y is not None]
+        if len(given) < len(mine) and all(_values_agree(x, y, _MATCH_ATOL, _MATCH_RTOL) for x, y in given):
+            return None  # what they returned is right; only the items left as None are missing
     for mistake in ex.mistakes:
         for variant in (mistake.fn, *mistake.alternatives):
             theirs = _call(variant, cases[failed].args, ex.arg_names)
