@@ -75,7 +75,10 @@ def _flawed_attention(
         "T": lambda: k.T,
         "01": lambda: k.transpose(0, 1),
     }
-    scores = (q @ kt[keys]()) * _SCALES[scale](q.shape[-1])
+    if scale == "tk":  # divided by √T_k, the number of keys, instead of √d_k, their width
+        scores = (q @ kt[keys]()) / math.sqrt(k.shape[-2])
+    else:
+        scores = (q @ kt[keys]()) * _SCALES[scale](q.shape[-1])
     weights = _flawed_masked_weights(scores, mask, **mask_flaws)
     out = weights @ v if use_values else weights
     return (weights, out) if swap else (out, weights)

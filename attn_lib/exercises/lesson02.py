@@ -52,6 +52,11 @@ _SDPA_MISTAKES = (
         scale="dk",
     ),
     _sdpa_mistake(
+        N_("divided by √T_k (the number of keys) instead of √d_k"),
+        N_("d_k is the width of a query or key, `q.shape[-1]`, not the number of keys `k.shape[-2]`."),
+        scale="tk",
+    ),
+    _sdpa_mistake(
         N_("multiplied by √d_k instead of dividing"),
         N_("the scores are *divided* by √d_k: `/ math.sqrt(d_k)`."),
         scale="mul",
