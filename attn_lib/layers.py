@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._limits import check_tensor_size
 from .attention import check_bool, check_number
 from .multihead import KVCache, MultiHeadAttention
 
@@ -53,6 +54,7 @@ class FeedForward(nn.Module):
         self.d_model = check_size("d_model", d_model)
         check_size("d_ff", d_ff)
         check_number("dropout", dropout, 0.0, 1.0, high_open=True)
+        check_tensor_size(f"FeedForward(d_model={d_model}, d_ff={d_ff})", (d_ff, d_model))
         self.linear1 = nn.Linear(d_model, d_ff)
         self.linear2 = nn.Linear(d_ff, d_model)
         self.dropout = nn.Dropout(dropout)

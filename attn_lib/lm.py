@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._limits import check_tensor_size
 from .attention import check_bool, check_number
 from .layers import FeedForward, check_size
 from .masks import causal_mask
@@ -184,6 +185,8 @@ class DecoderOnlyLM(nn.Module):
         self.num_heads = num_heads
         self.max_len = max_len
         self.positional = positional
+        check_tensor_size(f"DecoderOnlyLM(vocab_size={vocab_size}, d_model={d_model})", (vocab_size, d_model))
+        check_tensor_size(f"DecoderOnlyLM(max_len={max_len}, d_model={d_model})", (max_len, d_model))
         self.embed = nn.Embedding(vocab_size, d_model)
         nn.init.normal_(self.embed.weight, std=1.0 / math.sqrt(d_model))
         self.pos_embed: nn.Embedding | None = None

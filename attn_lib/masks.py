@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import torch
 
+from ._limits import check_tensor_size
+
 __all__ = [
     "causal_mask",
     "combine_masks",
@@ -65,6 +67,7 @@ def causal_mask(T_q: int, T_k: int | None = None, device: torch.device | str | N
     T_q = _check_length("T_q", T_q)
     T_k = T_q if T_k is None else _check_length("T_k", T_k)
     device = _check_device(device)
+    check_tensor_size(f"causal_mask(T_q={T_q}, T_k={T_k})", (T_q, T_k), torch.bool)
     offset = max(T_k - T_q, 0)
     return torch.ones(T_q, T_k, dtype=torch.bool, device=device).tril(diagonal=offset)
 
@@ -93,6 +96,7 @@ def sliding_window_mask(
     if window <= 0:
         raise ValueError(f"window must be >= 1 (keys per query, itself included), got {window}")
     device = _check_device(device)
+    check_tensor_size(f"sliding_window_mask(T_q={T_q}, T_k={T_k})", (T_q, T_k), torch.bool)
     offset = max(T_k - T_q, 0)
     ones = torch.ones(T_q, T_k, dtype=torch.bool, device=device)
     # keys j <= p (causal) and j >= p - window + 1 (inside the window), p = i + offset

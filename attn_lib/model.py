@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ._limits import check_tensor_size
 from .attention import check_bool, check_number
 from .layers import DecoderLayer, EncoderLayer, check_activations, check_size
 from .masks import causal_mask, combine_masks, padding_mask
@@ -202,6 +203,8 @@ class Transformer(nn.Module):
         self.d_model = d_model
         self.max_len = max_len
         self.pad_id = pad_id
+        for name, vocab in (("src_vocab_size", src_vocab_size), ("tgt_vocab_size", tgt_vocab_size)):
+            check_tensor_size(f"Transformer({name}={vocab}, d_model={d_model})", (vocab, d_model))
         self.src_embed = nn.Embedding(src_vocab_size, d_model)
         self.tgt_embed = nn.Embedding(tgt_vocab_size, d_model)
         # Embeddings start at std 1/√d_model, not nn.Embedding's 1: after the paper's

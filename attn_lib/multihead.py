@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._limits import check_tensor_size
 from .attention import check_bool, check_number, scaled_dot_product_attention
 from .masks import combine_masks, sliding_window_mask
 from .rope import PAIRINGS, _check_base, _check_positions, apply_rope
@@ -155,6 +156,7 @@ class MultiHeadAttention(nn.Module):
             )
         self.window = window
         kv_width = self.num_kv_heads * self.head_dim  # H_kv * Dh
+        check_tensor_size(f"MultiHeadAttention(d_model={d_model}): q_proj", (d_model, d_model))
         self.q_proj = nn.Linear(d_model, d_model, bias=bias)
         self.k_proj = nn.Linear(d_model, kv_width, bias=bias)
         self.v_proj = nn.Linear(d_model, kv_width, bias=bias)

@@ -11,6 +11,8 @@ import math
 import torch
 from torch import nn
 
+from ._limits import check_tensor_size
+
 __all__ = ["PositionalEncoding", "sinusoidal_positional_encoding"]
 
 
@@ -43,6 +45,9 @@ def sinusoidal_positional_encoding(max_len: int, d_model: int, base: float = 100
             f"base must be a finite number > 1 (the wavelengths grow from 2π to base·2π; the paper "
             f"uses 10000), got {base}"
         )
+    check_tensor_size(
+        f"sinusoidal_positional_encoding(max_len={max_len}, d_model={d_model})", (max_len, d_model)
+    )
     position = torch.arange(max_len, dtype=torch.float32)[:, None]  # (T, 1)
     two_i = torch.arange(0, d_model, 2, dtype=torch.float32)  # (D/2,)
     freq = torch.exp(-math.log(base) * two_i / d_model)  # w_i = base^(-2i/D), (D/2,)

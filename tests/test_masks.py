@@ -10,6 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import attn_lib
 from attn_lib import (
     causal_mask,
     combine_masks,
@@ -333,3 +334,38 @@ def test_sliding_window_properties(T_q: int, extra: int, window: int):
 def test_sliding_window_bad_input_gets_an_error_naming_the_argument(args, error, match):
     with pytest.raises(error, match=match):
         sliding_window_mask(*args)
+
+
+# ------------------------------------------------------------------ sizes a typo asks for
+
+
+@pytest.mark.parametrize(
+    ("build", "named"),
+    [
+        (lambda: causal_mask(10**6), "causal_mask(T_q=1000000, T_k=1000000)"),
+        (lambda: causal_mask(3, 10**12), "causal_mask(T_q=3, T_k=1000000000000)"),
+        (lambda: sliding_window_mask(10**6, None, 4), "sliding_window_mask(T_q=1000000, T_k=1000000)"),
+        (
+            lambda: attn_lib.sinusoidal_positional_encoding(10**9, 8),
+            "sinusoidal_positional_encoding(max_len=1000000000, d_model=8)",
+        ),
+        (lambda: attn_lib.PositionalEncoding(8, max_len=10**9), "sinusoidal_positional_encoding(max_len="),
+        (lambda: attn_lib.MultiHeadAttention(10**6, 2), "MultiHeadAttention(d_model=1000000)"),
+        (lambda: attn_lib.FeedForward(8, 10**9), "FeedForward(d_model=8, d_ff=1000000000)"),
+        (lambda: attn_lib.DecoderOnlyLM(10**9), "DecoderOnlyLM(vocab_size=1000000000, d_model=64)"),
+        (lambda: attn_lib.DecoderOnlyLM(10, max_len=10**9), "DecoderOnlyLM(max_len=1000000000, d_model=64)"),
+        (lambda: attn_lib.Transformer(5, 10**9), "Transformer(tgt_vocab_size=1000000000, d_model=64)"),
+    ],
+)
+def test_a_typo_sized_tensor_is_refused_naming_the_call_instead_of_filling_the_memory(build, named):
+    # Left to PyTorch: "DefaultCPUAllocator: can't allocate memory" (a raw RuntimeError), or, where
+    # the system overcommits, a kernel that fills the RAM until it is killed.
+    with pytest.raises(ValueError, match=r"more than the 2 GiB this library builds at once") as err:
+        build()
+    assert named in str(err.value)
+
+
+def test_the_size_limit_leaves_what_the_course_builds_alone():
+    assert causal_mask(4096).shape == (4096, 4096)  # 16 MB
+    assert sliding_window_mask(8192, None, 256).shape == (8192, 8192)  # 64 MB
+    assert attn_lib.sinusoidal_positional_encoding(4096, 512).shape == (4096, 512)
