@@ -17,7 +17,8 @@ A lane that has finished its own stages takes the next stage not yet started fro
 Every stage records progress in a fresh, throw-away directory (``ATTN_COURSE_DATA_DIR``), as the
 Makefile's FRESH_DATA does. Each line a stage prints is shown as it comes, prefixed with its
 lane, and kept in ``tests/results/logs/<stage>.log``; at the end a table gives each stage's result
-and time. A failed stage does not stop the other lane (one run reports every failure); the stages
+and time, then what failed (pytest's summary lines of each failed stage: CI may show only the
+end). A failed stage does not stop the other lane (one run reports every failure); the stages
 after it in its own lane still run, since they check other things. The exit status is 1 if any
 stage failed.
 
