@@ -439,8 +439,21 @@ def encode_text(text: str) -> torch.Tensor:
 
 
 def decode_text(ids: torch.Tensor) -> str:
-    """The inverse of :func:`encode_text`."""
-    return "".join(LM_ALPHABET[int(i)] for i in ids)
+    """The inverse of :func:`encode_text`: token ids ``(T,)`` (a tensor or a list of ints) -> text."""
+    if isinstance(ids, torch.Tensor):
+        if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
+            raise TypeError(f"ids must hold integer token ids, got dtype {ids.dtype}")
+        if ids.dim() != 1:
+            raise ValueError(f"ids must be one sequence of shape (T,), got shape {tuple(ids.shape)}")
+        values = ids.tolist()
+    elif isinstance(ids, (list, tuple)) and all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        values = list(ids)
+    else:
+        raise TypeError(f"ids must be a 1-D integer tensor or a list of ints, got {type(ids).__name__}")
+    bad = sorted({i for i in values if not 0 <= i < len(LM_ALPHABET)})
+    if bad:
+        raise ValueError(f"ids holds {bad}, outside the alphabet's ids 0..{len(LM_ALPHABET) - 1}")
+    return "".join(LM_ALPHABET[i] for i in values)
 
 
 def train_lm(

@@ -288,6 +288,22 @@ def test_text_round_trip_and_bad_characters():
         encode_text("abc7")
 
 
+@pytest.mark.parametrize(
+    ("ids", "error", "match"),
+    [
+        (torch.tensor([0, 32]), ValueError, r"ids holds \[32\], outside the alphabet's ids 0..31"),
+        ([-1, 3], ValueError, r"ids holds \[-1\]"),  # was LM_ALPHABET[-1]: a silent "-"
+        (torch.tensor([1.0]), TypeError, "integer token ids, got dtype torch.float32"),
+        (torch.zeros(2, 3, dtype=torch.long), ValueError, r"shape \(T,\), got shape \(2, 3\)"),
+        ("abc", TypeError, "a 1-D integer tensor or a list of ints, got str"),
+    ],
+)
+def test_decode_text_names_ids_outside_the_alphabet(ids, error, match):
+    with pytest.raises(error, match=match):
+        decode_text(ids)
+    assert decode_text([7, 8]) == decode_text(torch.tensor([7, 8])) == "hi"
+
+
 def test_train_induction_model_is_seeded_and_watched_every_few_steps():
     seen = []
     model, losses = train_induction_model(seed=3, steps=10, watch=lambda s, m: seen.append(s), watch_every=4)
