@@ -1,10 +1,9 @@
 """`make lab EDITION=ko`: the Korean edition, JupyterLab's own UI in Korean; plain `make lab` stays English.
 
 Each server is started as the README says (`make lab [EDITION=ko] PORT=<free> JUPYTER_ARGS=--no-browser`)
-in its own process group, checked from outside (REST API and a headless Chromium) and stopped through
-JupyterLab's /api/shutdown (os.killpg if that fails). The Korean run comes first, both with the same
-JUPYTERLAB_SETTINGS_DIR in the environment, so a Korean locale that leaked into the user's settings
-would show up in the English run.
+in its own process group, checked from outside (REST API and a headless Chromium) and stopped with
+os.killpg. The Korean run comes first, both with the same JUPYTERLAB_SETTINGS_DIR in the environment,
+so a Korean locale that leaked into the user's settings would show up in the English run.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ pytestmark = pytest.mark.browser
 
 URL_LINE = re.compile(r"make lab: JupyterLab on (http://127\.0\.0\.1:(\d+))/lab\?token=([0-9a-f]+)\s*$")
 TRANSLATION = "@jupyterlab/translation-extension:plugin"
+CLEANUP_GRACE = 10  # seconds between SIGTERM and SIGKILL when a test's server is stopped (see Lab.stop)
 
 
 class Lab:
@@ -85,17 +85,13 @@ class Lab:
         return http("GET", f"{self.url}{path}", token=self.token)
 
     def stop(self) -> None:
-        # JupyterLab's own shutdown first: after SIGTERM this server often hung for the full 30 s
-        # (its log ends at "Shutting down 5 extensions", the process asleep in a futex wait) when a
-        # browser had just opened a lesson. SIGTERM and SIGKILL remain the fallback. (Stopping
-        # `make lab` with SIGTERM is itself tested in test_make_lab.py.)
-        if self.proc.poll() is None and getattr(self, "token", None):
-            try:
-                http("POST", f"{self.url}/api/shutdown", token=self.token, timeout=5)
-                self.proc.wait(timeout=15)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-        stop_process_group(self.proc, signal.SIGTERM, timeout=30)
+        # After a browser has opened a lesson, this server often hangs on SIGTERM: its log ends at
+        # "Shutting down 5 extensions", the process asleep in a futex wait, no kernel left; it happened
+        # in each of 4 runs of this module on a quiet machine and in both stops under load, and
+        # JupyterLab's own /api/shutdown hung the same way under load. Why is not found. These stops
+        # are only clean-up (SIGTERM on `make lab` is tested in test_make_lab.py, where it does not
+        # hang), so SIGKILL follows after 10 s instead of 30.
+        stop_process_group(self.proc, signal.SIGTERM, timeout=CLEANUP_GRACE)
         self._reader.join(timeout=5)
         if self.proc.stdout is not None and not self._reader.is_alive():
             self.proc.stdout.close()
