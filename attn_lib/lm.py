@@ -28,6 +28,7 @@ from torch import nn
 
 from ._limits import check_tensor_size
 from .attention import check_bool, check_number
+from .data import _check_ids
 from .layers import FeedForward, check_size
 from .masks import causal_mask
 from .multihead import MultiHeadAttention
@@ -440,16 +441,7 @@ def encode_text(text: str) -> torch.Tensor:
 
 def decode_text(ids: torch.Tensor) -> str:
     """The inverse of :func:`encode_text`: token ids ``(T,)`` (a tensor or a list of ints) -> text."""
-    if isinstance(ids, torch.Tensor):
-        if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
-            raise TypeError(f"ids must hold integer token ids, got dtype {ids.dtype}")
-        if ids.dim() != 1:
-            raise ValueError(f"ids must be one sequence of shape (T,), got shape {tuple(ids.shape)}")
-        values = ids.tolist()
-    elif isinstance(ids, (list, tuple)) and all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        values = list(ids)
-    else:
-        raise TypeError(f"ids must be a 1-D integer tensor or a list of ints, got {type(ids).__name__}")
+    values = _check_ids("ids", ids)
     bad = sorted({i for i in values if not 0 <= i < len(LM_ALPHABET)})
     if bad:
         raise ValueError(f"ids holds {bad}, outside the alphabet's ids 0..{len(LM_ALPHABET) - 1}")

@@ -294,8 +294,8 @@ def test_text_round_trip_and_bad_characters():
         (torch.tensor([0, 32]), ValueError, r"ids holds \[32\], outside the alphabet's ids 0..31"),
         ([-1, 3], ValueError, r"ids holds \[-1\]"),  # was LM_ALPHABET[-1]: a silent "-"
         (torch.tensor([1.0]), TypeError, "integer token ids, got dtype torch.float32"),
-        (torch.zeros(2, 3, dtype=torch.long), ValueError, r"shape \(T,\), got shape \(2, 3\)"),
-        ("abc", TypeError, "a 1-D integer tensor or a list of ints, got str"),
+        (torch.zeros(2, 3, dtype=torch.long), ValueError, r"one sequence \(1-D\), got shape \(2, 3\)"),
+        ("abc", TypeError, "a sequence of int token ids, got str"),
     ],
 )
 def test_decode_text_names_ids_outside_the_alphabet(ids, error, match):
