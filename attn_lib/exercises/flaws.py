@@ -53,7 +53,14 @@ def _flawed_masked_weights(
     return weights
 
 
-_SCALES = {"sqrt": lambda d: 1 / math.sqrt(d), "none": lambda d: 1.0, "dk": lambda d: 1 / d, "mul": math.sqrt}
+# The factor the scores are multiplied by, from d_k (the width of a key) and T_k (the number of keys).
+_SCALES = {
+    "sqrt": lambda d, t: 1 / math.sqrt(d),
+    "none": lambda d, t: 1.0,
+    "dk": lambda d, t: 1 / d,
+    "mul": lambda d, t: math.sqrt(d),
+    "tk": lambda d, t: 1 / math.sqrt(t),  # √T_k, the number of keys, instead of √d_k, their width
+}
 
 
 def _flawed_attention(
@@ -75,10 +82,7 @@ def _flawed_attention(
         "T": lambda: k.T,
         "01": lambda: k.transpose(0, 1),
     }
-    if scale == "tk":  # divided by √T_k, the number of keys, instead of √d_k, their width
-        scores = (q @ kt[keys]()) / math.sqrt(k.shape[-2])
-    else:
-        scores = (q @ kt[keys]()) * _SCALES[scale](q.shape[-1])
+    scores = (q @ kt[keys]()) * _SCALES[scale](q.shape[-1], k.shape[-2])
     weights = _flawed_masked_weights(scores, mask, **mask_flaws)
     out = weights @ v if use_values else weights
     return (weights, out) if swap else (out, weights)
