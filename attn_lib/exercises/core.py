@@ -286,13 +286,24 @@ def _agree(a: _Outcome, b: _Outcome) -> bool:
     if _values_agree(a.value, b.value, _MATCH_ATOL, _MATCH_RTOL):
         return True
     # A learner who returns only part of a tuple (``(out, None)`` for ``(out, weights)``) can still
-    # show a known mistake in the part they did return: the items they left as None are skipped.
-    theirs, mine = a.value, b.value
-    if isinstance(theirs, tuple) and isinstance(mine, tuple) and len(theirs) == len(mine):
-        given = [(x, y) for x, y in zip(theirs, mine, strict=True) if y is not None]
-        if given and len(given) < len(mine):
-            return all(_values_agree(x, y, _MATCH_ATOL, _MATCH_RTOL) for x, y in given)
-    return False
+    # show a known mistake in the part they did return.
+    given = _given_items(a.value, b.value)
+    return bool(given) and _all_agree(given)
+
+
+def _given_items(reference: Any, learner: Any) -> list[tuple[Any, Any]] | None:
+    """``(reference item, learner item)`` for the items a learner's partial tuple holds.
+
+    None unless ``learner`` is a tuple as long as ``reference`` with some items left as None.
+    """
+    if not (isinstance(reference, tuple) and isinstance(learner, tuple) and len(reference) == len(learner)):
+        return None
+    given = [(x, y) for x, y in zip(reference, learner, strict=True) if y is not None]
+    return given if len(given) < len(learner) else None
+
+
+def _all_agree(pairs: list[tuple[Any, Any]]) -> bool:
+    return all(_values_agree(x, y, _MATCH_ATOL, _MATCH_RTOL) for x, y in pairs)
 
 
 def _match_mistake(
@@ -308,11 +319,9 @@ def _match_mistake(
     """
     best: tuple[Mistake, int] | None = None
     expected = ex.expected(*_clone(cases[failed].args))
-    mine = learner[failed].value
-    if isinstance(mine, tuple) and isinstance(expected, tuple) and len(mine) == len(expected):
-        given = [(x, y) for x, y in zip(expected, mine, strict=True) if y is not None]
-        if len(given) < len(mine) and all(_values_agree(x, y, _MATCH_ATOL, _MATCH_RTOL) for x, y in given):
-            return None  # what they returned is right; only the items left as None are missing
+    given = _given_items(expected, learner[failed].value)
+    if given is not None and _all_agree(given):
+        return None  # what they returned is right; only the items left as None are missing
     for mistake in ex.mistakes:
         for variant in (mistake.fn, *mistake.alternatives):
             theirs = _call(variant, cases[failed].args, ex.arg_names)
