@@ -30,7 +30,7 @@ def check_tensor_size(what: str, shape: tuple[int, ...], dtype: torch.dtype = to
 
     ``what`` says which call and arguments ask for it, e.g. ``"causal_mask(T_q=1000000)"``.
     """
-    n_bytes = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+    n_bytes = math.prod(shape) * dtype.itemsize
     if n_bytes > MAX_TENSOR_BYTES:
         dims = " x ".join(str(d) for d in shape)
         raise ValueError(
