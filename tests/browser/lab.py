@@ -295,13 +295,15 @@ class NotebookReport:
         """How many problems and the first, in one line (the line pytest's short summary keeps)."""
         if not self.problems:
             return "no problems"
-        first = min(self.problems, key=lambda p: (p.index is None, p.index or 0))
-        return f"{len(self.problems)} problem(s), the first: {first}"[:300]
+        return f"{len(self.problems)} problem(s), the first: {self.ordered()[0]}"[:300]
+
+    def ordered(self) -> list[Problem]:
+        """The problems in cell order, the ones about no cell last."""
+        return sorted(self.problems, key=lambda p: (p.index is None, p.index or 0))
 
     def summary(self) -> str:
         lines = [f"{self.path}: {len(self.problems)} problem(s)"]
-        ordered = sorted(self.problems, key=lambda p: (p.index is None, p.index or 0))
-        lines += [f"  PROBLEM {p}" for p in ordered]
+        lines += [f"  PROBLEM {p}" for p in self.ordered()]
         lines += [f"  note: {n}" for n in self.notes]
         lines += [f"  control: {c}" for c in self.controls]
         lines.append(
